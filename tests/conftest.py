@@ -1,0 +1,50 @@
+"""Shared fixtures: one build of the bundled document per test session, and servers.
+
+The build is made once, into a temporary folder, with the time pinned through
+SOURCE_DATE_EPOCH, so tests that read it see the same bytes as any rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.support.fixtures"]
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "sources"
+BUNDLED = SOURCES / "quality-improving-action-2017.txt"
+PINNED_EPOCH = "1800000000"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled document built into a temporary folder (a BuildResult)."""
+    from policygraph.pipeline import build
+
+    out = tmp_path_factory.mktemp("build") / "build"
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = PINNED_EPOCH
+    try:
+        return build([BUNDLED], out=out)
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+@pytest.fixture(scope="session")
+def build_dir(built) -> Path:
+    """The folder of the session's build."""
+    return Path(built.out)
+
+
+@pytest.fixture(scope="session")
+def graph(build_dir: Path):
+    """The session's build as one rdflib graph (from the Turtle dump)."""
+    from rdflib import Graph
+
+    return Graph().parse(build_dir / "policygraph.ttl", format="turtle")
