@@ -56,6 +56,7 @@ PREFIXES = {
 
 _RULES = {"split-word": PG.SplitWordRule, "dash": PG.DashRule, "whitespace": PG.WhitespaceRule}
 _NUMBERING = {"continuous": PG.ContinuousNumbering, "per-chapter": PG.PerChapterNumbering}
+_CLOSING_TYPES = {"source": PG.SourceNote, "signature": PG.Signature}
 _LABEL_LENGTH = 80
 
 
@@ -173,6 +174,10 @@ class _Mapper:
             )
         if doc.doc_type:
             self.add(self.policy, (DCTERMS.type, self.text(doc.doc_type)))
+        if doc.doc_number:
+            self.add(self.policy, (PG.documentNumber, Literal(doc.doc_number)))
+        if doc.addressees:
+            self.add(self.policy, (PG.addressees, self.text(doc.addressees)))
         self.repairs(self.policy, [doc.title])
         for org_id, written in doc.issuers:
             org = URIRef(self.iris.organization(org_id))
@@ -274,7 +279,7 @@ class _Mapper:
 
     def closing_note(self, note: ClosingNote, number: int, order: int) -> None:
         node = URIRef(Iris.part(str(self.policy), "note", number))
-        rdf_type = PG.SourceNote if note.kind == "source" else PG.ClosingNote
+        rdf_type = _CLOSING_TYPES.get(note.kind, PG.ClosingNote)
         self.block(node, rdf_type, note.text.value, note.text, note.span)
         if note.attribution:
             self.add(node, (PG.attribution, Literal(note.attribution)))

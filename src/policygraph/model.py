@@ -114,7 +114,7 @@ class Chapter:
 class ClosingNote:
     """Text after the body: a source attribution, signature or publication note."""
 
-    kind: str  # "source" or "note"
+    kind: str  # "source", "signature", "paragraph" or "note"
     text: Text
     span: Span
     attribution: str | None = None
@@ -134,6 +134,8 @@ class Document:
     issuers: list[tuple[str, str]]  # (organisation id, name as written)
     doc_id: str
     doc_type: str | None = None
+    doc_number: str | None = None  # as printed, e.g. 国发〔2018〕42号
+    addressees: str | None = None
     preamble: list[Paragraph] = field(default_factory=list)
     preamble_span: Span | None = None  # first to last preamble line, blank lines included
     chapters: list[Chapter] = field(default_factory=list)

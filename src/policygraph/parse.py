@@ -116,8 +116,9 @@ def document_id(date: dt.date, subject: str) -> str:
 def parser_for(path: Path, text: str, data: bytes) -> LayoutParser:
     """The layout parser for the document's language."""
     from policygraph.parse_en import EnglishParser
+    from policygraph.parse_zh import ChineseParser
 
-    layouts: dict[str, type[LayoutParser]] = {"en": EnglishParser}
+    layouts: dict[str, type[LayoutParser]] = {"en": EnglishParser, "zh": ChineseParser}
     language = detect_language(text)
     if language not in layouts:
         raise InputError(f"no parser yet for documents in language {language!r}", path, 1)
