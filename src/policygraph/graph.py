@@ -52,6 +52,8 @@ PREFIXES = {
     "xsd": str(XSD),
     "theme": "https://w3id.org/policygraph/theme/",
     "pk": "https://w3id.org/policygraph/provision-kind/",
+    "unit": "https://w3id.org/policygraph/unit/",
+    "cmp": "https://w3id.org/policygraph/comparison/",
 }
 
 _RULES = {"split-word": PG.SplitWordRule, "dash": PG.DashRule, "whitespace": PG.WhitespaceRule}
@@ -124,7 +126,7 @@ class _Mapper:
         self.add(
             self.source,
             (RDF.type, PG.SourceText),
-            (RDFS.label, Literal(doc.path.name)),
+            (RDFS.label, Literal(f"source text {doc.path.name}", lang="en")),
             (PG.fileName, Literal(doc.path.name)),
             (PG.sha256, Literal(doc.sha256)),
             (PG.byteSize, Literal(doc.byte_size)),
@@ -246,6 +248,12 @@ class _Mapper:
         if item.provision_kind:
             self.add(node, (PG.provisionKind, URIRef(item.provision_kind)))
         self.paragraphs(node, item.paragraphs, 1)
+        for org_id, written in item.agencies:
+            org = URIRef(self.iris.organization(org_id))
+            self.add(node, (ELI.responsibility_of, org))
+            self.organization(org, org_id, written)
+        if item.lead_agency:
+            self.add(node, (PG.leadAgency, URIRef(self.iris.organization(item.lead_agency))))
         for number, objective in enumerate(item.objectives, start=1):
             self.objective(objective, node, number)
         for match in item.themes:
@@ -274,6 +282,16 @@ class _Mapper:
         self.add(item, (PG.hasObjective, node))
         if objective.target_year is not None:
             self.add(node, (PG.targetYear, Literal(str(objective.target_year), datatype=XSD.gYear)))
+        if objective.value is not None:
+            self.add(
+                node,
+                (PG.indicator, self.text(objective.indicator or objective.statement.value)),
+                (PG.value, Literal(objective.value, datatype=XSD.decimal)),
+            )
+            if objective.comparison:
+                self.add(node, (PG.comparison, URIRef(objective.comparison)))
+            if objective.unit:
+                self.add(node, (PG.unit, URIRef(objective.unit)))
         self.repairs(node, [objective.statement])
         self.span(node, objective.span)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 
@@ -58,6 +59,11 @@ class Objective:
     statement: Text
     span: Span
     target_year: int | None = None
+    # a quantified target: what is measured, how it compares, to what value, in which unit
+    indicator: str | None = None
+    comparison: str | None = None  # IRI from vocab/comparisons.ttl
+    value: Decimal | None = None
+    unit: str | None = None  # IRI from vocab/units.ttl
 
 
 @dataclass
@@ -86,6 +92,8 @@ class Item:
     is_general: bool = False
     objectives: list[Objective] = field(default_factory=list)
     themes: list[ThemeMatch] = field(default_factory=list)
+    agencies: list[tuple[str, str]] = field(default_factory=list)  # (organisation id, as written)
+    lead_agency: str | None = None  # organisation id of the lead agency, where one is named
 
     @property
     def full_text(self) -> str:

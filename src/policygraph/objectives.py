@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from policygraph.model import Document, Item, Objective, Span
+from policygraph.targets import find_targets
 from policygraph.textclean import clean_line
 from policygraph.vocab import provision_kinds
 
@@ -61,14 +62,45 @@ def _item_sentences(item: Item, language: str) -> list[Span]:
     ]
 
 
+def _target_objectives(sentence: Span, year: int | None, language: str) -> list[Objective]:
+    """One objective per quantified target in the sentence, each with its clause's span."""
+    found = []
+    for target in find_targets(sentence, language):
+        offset = target.start - sentence.start
+        text = sentence.text[offset : offset + target.end - target.start]
+        span = Span(target.start, target.end, sentence.start_line, sentence.end_line, text)
+        found.append(
+            Objective(
+                clean_line(text, target.start, language),
+                span,
+                year,
+                indicator=target.indicator,
+                comparison=target.comparison,
+                value=target.value,
+                unit=target.unit,
+            )
+        )
+    return found
+
+
 def extract_objectives(document: Document) -> None:
-    """Fill ``item.objectives`` for the provisions whose kind yields objectives, in place."""
+    """Fill ``item.objectives``, in place.
+
+    In a provision whose kind yields objectives, every sentence states objectives:
+    one per quantified target it sets, or one for the whole sentence if it sets none.
+    In any other item, a sentence states an objective when it sets a quantified
+    target for a year (its own year phrase, or the last one before it in the item).
+    """
     yielding = {k.iri for k in provision_kinds() if "yieldsObjectives" in k.flags}
+    language = document.language
     for item in document.items():
-        if item.provision_kind not in yielding:
-            continue
+        states_objectives = item.provision_kind in yielding
         year: int | None = None
-        for span in _item_sentences(item, document.language):
-            year = target_year(span.text, document.language) or year
-            statement = clean_line(span.text, span.start, document.language)
-            item.objectives.append(Objective(statement, span, year))
+        for span in _item_sentences(item, language):
+            year = target_year(span.text, language) or year
+            quantified = _target_objectives(span, year, language)
+            if quantified and (states_objectives or year is not None):
+                item.objectives.extend(quantified)
+            elif states_objectives:
+                statement = clean_line(span.text, span.start, language)
+                item.objectives.append(Objective(statement, span, year))

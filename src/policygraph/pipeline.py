@@ -132,6 +132,7 @@ def build(
 ) -> BuildResult:
     """Build the documents at ``paths`` into ``out``; see the module docstring."""
     from policygraph import export
+    from policygraph.agencies import assign_agencies
     from policygraph.classify import classify
     from policygraph.describe import describe
     from policygraph.graph import PREFIXES, document_graph
@@ -157,6 +158,12 @@ def build(
             document = parse_file(source)
             classify(document)
             extract_objectives(document)
+            unknown_agencies = assign_agencies(document)
+        for name in unknown_agencies:
+            result.warnings.append(
+                f"{source.name}: agency {name!r} is not in vocab/organizations.ttl; "
+                "it was given an id of its own"
+            )
         if document.doc_id in seen:
             raise InputError(
                 f"same document id {document.doc_id!r} as {seen[document.doc_id]}", source

@@ -25,6 +25,8 @@ class Concept:
     notation: str
     labels: dict[str, tuple[str, ...]] = field(hash=False)  # preferred label first
     flags: frozenset[str] = frozenset()  # local names of pg: boolean properties that are true
+    # other language-tagged pg: values, by property local name and language (e.g. afterLabel)
+    extra: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, hash=False)
 
     def pref_label(self, language: str = "en") -> str:
         """The preferred label in ``language``, falling back to English, then to the notation."""
@@ -46,6 +48,10 @@ def _load_concepts(path: Path, rdf_type: str, base: str | None = None) -> list[C
             for label in sorted(graph.objects(subject, prop), key=str):
                 if isinstance(label, Literal) and label.language:
                     labels.setdefault(label.language, []).append(str(label))
+        extra: dict[str, dict[str, list[str]]] = {}
+        for p, o in sorted(graph.predicate_objects(subject)):
+            if str(p).startswith(PG) and isinstance(o, Literal) and o.language:
+                extra.setdefault(str(p)[len(PG) :], {}).setdefault(o.language, []).append(str(o))
         flags = frozenset(
             str(p)[len(PG) :]
             for p, o in graph.predicate_objects(subject)
@@ -58,6 +64,7 @@ def _load_concepts(path: Path, rdf_type: str, base: str | None = None) -> list[C
                 notation=str(notation) if notation else str(subject).rstrip("/").rsplit("/", 1)[-1],
                 labels={lang: tuple(values) for lang, values in labels.items()},
                 flags=flags,
+                extra={k: {lang: tuple(v) for lang, v in d.items()} for k, d in extra.items()},
             )
         )
     return concepts
@@ -73,6 +80,11 @@ def themes() -> tuple[Concept, ...]:
 def provision_kinds() -> tuple[Concept, ...]:
     """Kinds of general provision (``vocab/provision-kinds.ttl``)."""
     return tuple(_load_concepts(data_dir("vocab") / "provision-kinds.ttl", PG + "ProvisionKind"))
+
+
+def load_scheme(file_name: str, class_local_name: str) -> tuple[Concept, ...]:
+    """The concepts of type ``pg:<class_local_name>`` in ``vocab/<file_name>``."""
+    return tuple(_load_concepts(data_dir("vocab") / file_name, PG + class_local_name))
 
 
 ORG_FILE = "organizations.ttl"
@@ -93,4 +105,5 @@ def organizations() -> tuple[Concept, ...]:
 
 def vocab_graph_files() -> list[Path]:
     """The vocabulary files that are published with the data (organisations are resolved apart)."""
-    return [data_dir("vocab") / "themes.ttl", data_dir("vocab") / "provision-kinds.ttl"]
+    names = ("themes.ttl", "provision-kinds.ttl", "units.ttl", "comparisons.ttl")
+    return [data_dir("vocab") / name for name in names]
