@@ -2,13 +2,14 @@
 #   make build   install policygraph in .venv and build the bundled document into build/
 #   make test    install everything the tests need (Python and Debian packages) and run them
 #
-# SOURCE_DATE_EPOCH defaults to the last commit's time, so `make build` on a clean
+# SOURCE_DATE_EPOCH defaults to the time of the last commit that changed anything
+# outside build/, so `make build` on a clean
 # checkout reproduces the committed build/ byte for byte.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct -- . ':!build' 2>/dev/null)
 export SOURCE_DATE_EPOCH
 
 .PHONY: build test install install-test system-deps lint format clean
