@@ -9,35 +9,107 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, VOID
+from rdflib import OWL, RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, VOID
 
 from policygraph import __version__
-from policygraph.graph import PG, PREFIXES
+from policygraph.graph import PREFIXES
 from policygraph.iris import Iris
 
 LICENSE = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
-MEDIA_TYPES = {
-    ".ttl": "text/turtle",
-    ".nt": "application/n-triples",
-    ".nq": "application/n-quads",
-    ".trig": "application/trig",
-    ".jsonld": "application/ld+json",
-}
 IANA = Namespace("https://www.iana.org/assignments/media-types/")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+
+class DumpFormat(NamedTuple):
+    """How a dump's file extension is described: IANA media type, W3C format name, label."""
+
+    media_type: str
+    w3c_format: str
+    label: str
+
+
+DUMP_FORMATS = {
+    ".ttl": DumpFormat("text/turtle", "Turtle", "Turtle"),
+    ".nt": DumpFormat("application/n-triples", "N-Triples", "N-Triples"),
+    ".nq": DumpFormat("application/n-quads", "N-Quads", "N-Quads"),
+    ".trig": DumpFormat("application/trig", "TriG", "TriG"),
+    ".jsonld": DumpFormat("application/ld+json", "JSON-LD", "JSON-LD"),
+}
+MEDIA_TYPES = {suffix: fmt.media_type for suffix, fmt in DUMP_FORMATS.items()}
+# Prefixes the description itself uses, on top of the data's (for void:vocabulary).
+_OWN_PREFIXES = {"dcat": str(DCAT), "void": str(VOID), "owl": str(OWL)}
+
+
+def prefixes() -> dict[str, str]:
+    """The prefixes to write the description with: the data's and DCAT/VoID's."""
+    return {**PREFIXES, **_OWN_PREFIXES}
+
+
+def _namespace(iri: str) -> str:
+    """The namespace part of a vocabulary term: up to its last ``#`` or ``/``."""
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1]
 
 
 def _vocabularies(graph: Graph) -> list[str]:
     """Namespaces of the predicates and classes the data uses."""
     namespaces = set()
     for _, p, o in graph:
-        terms = [p, o] if p == RDF.type else [p]
-        for term in terms:
-            iri = str(term)
-            cut = max(iri.rfind("#"), iri.rfind("/"))
-            namespaces.add(iri[: cut + 1])
+        namespaces.add(_namespace(str(p)))
+        if p == RDF.type:
+            namespaces.add(_namespace(str(o)))
     return sorted(namespaces)
+
+
+def _new_graph() -> Graph:
+    """An empty graph bound only to our prefixes (not rdflib's long default list)."""
+    g = Graph(bind_namespaces="none")
+    for prefix, namespace in prefixes().items():
+        g.bind(prefix, namespace)
+    return g
+
+
+def _partition_iri(iris: Iris, cls: URIRef) -> URIRef:
+    """A readable, stable IRI for the class partition of ``cls``: ``…/class/pg-Measure``."""
+    iri = str(cls)
+    local = iri[len(_namespace(iri)) :]
+    prefix = next((k for k, v in sorted(PREFIXES.items()) if _namespace(iri) == v), "ns")
+    return URIRef(f"{iris.dataset()}/class/{prefix}-{local}")
+
+
+def _add_statistics(g: Graph, dataset: URIRef, data: Graph, iris: Iris) -> None:
+    """VoID counts: triples, distinct subjects and objects, and entities per class."""
+    g.add((dataset, VOID.triples, Literal(len(data))))
+    g.add((dataset, VOID.distinctSubjects, Literal(len(set(data.subjects())))))
+    g.add((dataset, VOID.distinctObjects, Literal(len(set(data.objects())))))
+    g.add((dataset, VOID.properties, Literal(len(set(data.predicates())))))
+    classes = Counter(o for o in data.objects(None, RDF.type))
+    g.add((dataset, VOID.classes, Literal(len(classes))))
+    for cls, count in sorted(classes.items()):
+        partition = _partition_iri(iris, cls)  # type: ignore[arg-type]
+        g.add((dataset, VOID.classPartition, partition))
+        g.add((partition, VOID["class"], cls))
+        g.add((partition, VOID.entities, Literal(count)))
+
+
+def _add_distribution(g: Graph, dataset: URIRef, iris: Iris, path: Path) -> None:
+    """One dump as a dcat:Distribution and a void:dataDump, with its real size."""
+    fmt = DUMP_FORMATS[path.suffix]
+    url = URIRef(iris.dump(path.name))
+    distribution = URIRef(f"{iris.dataset()}/distribution/{path.suffix.lstrip('.')}")
+    g.add((dataset, VOID.dataDump, url))
+    g.add((dataset, VOID.feature, FORMATS[fmt.w3c_format]))
+    g.add((dataset, DCAT.distribution, distribution))
+    g.add((distribution, RDF.type, DCAT.Distribution))
+    g.add((distribution, DCTERMS.title, Literal(f"{path.name} ({fmt.label})", lang="en")))
+    g.add((distribution, DCAT.downloadURL, url))
+    g.add((distribution, DCAT.mediaType, IANA[fmt.media_type]))
+    size = Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger)
+    g.add((distribution, DCAT.byteSize, size))
+    g.add((distribution, DCTERMS.license, LICENSE))
 
 
 def describe(
@@ -48,71 +120,32 @@ def describe(
     examples: list[str],
     documents: int,
 ) -> Graph:
-    """A DCAT/VoID description of the dataset in ``data``, published as ``dumps``."""
-    g = Graph()
-    g.bind("dcat", DCAT)
-    g.bind("void", VOID)
-    g.bind("dcterms", DCTERMS)
-    g.bind("foaf", FOAF)
-    g.bind("pg", PG)
+    """A DCAT/VoID description of the dataset in ``data``, published as ``dumps``.
+
+    ``issued`` is the build time (pinned by SOURCE_DATE_EPOCH for reproducible
+    builds); ``examples`` are IRIs of typical resources (the policies).
+    """
+    g = _new_graph()
     dataset = URIRef(iris.dataset())
     g.add((dataset, RDF.type, DCAT.Dataset))
     g.add((dataset, RDF.type, VOID.Dataset))
-    g.add(
-        (
-            dataset,
-            DCTERMS.title,
-            Literal("policygraph knowledge graph of policy documents", lang="en"),
-        )
+    title = "policygraph knowledge graph of policy documents"
+    g.add((dataset, DCTERMS.title, Literal(title, lang="en")))
+    description = (
+        f"{documents} government policy document(s) as linked data: structure, measures, "
+        "objectives with target years, themes, and the source span of every part."
     )
-    g.add(
-        (
-            dataset,
-            DCTERMS.description,
-            Literal(
-                f"{documents} government policy document(s) as linked data: structure, measures, "
-                "objectives with target years, themes, and the source span of every part.",
-                lang="en",
-            ),
-        )
-    )
+    g.add((dataset, DCTERMS.description, Literal(description, lang="en")))
     g.add((dataset, DCTERMS.license, LICENSE))
     g.add((dataset, DCTERMS.issued, Literal(issued.date().isoformat(), datatype=XSD.date)))
     g.add((dataset, DCTERMS.modified, Literal(issued.isoformat(), datatype=XSD.dateTime)))
     g.add((dataset, DCTERMS.creator, Literal(f"policygraph {__version__}")))
     g.add((dataset, VOID.uriSpace, Literal(iris.base)))
-    g.add((dataset, VOID.triples, Literal(len(data))))
-    g.add((dataset, VOID.distinctSubjects, Literal(len(set(data.subjects())))))
-    g.add((dataset, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
     for example in examples:
         g.add((dataset, VOID.exampleResource, URIRef(example)))
     for vocabulary in _vocabularies(data):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
-    classes = Counter(o for o in data.objects(None, RDF.type))
-    for cls, count in sorted(classes.items()):
-        local = str(cls).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-        prefix = next((k for k, v in PREFIXES.items() if str(cls).startswith(v)), "ns")
-        partition = URIRef(f"{iris.dataset()}/class/{prefix}-{local}")
-        g.add((dataset, VOID.classPartition, partition))
-        g.add((partition, VOID["class"], cls))
-        g.add((partition, VOID.entities, Literal(count)))
+    _add_statistics(g, dataset, data, iris)
     for path in sorted(dumps):
-        url = URIRef(iris.dump(path.name))
-        media = MEDIA_TYPES[path.suffix]
-        distribution = URIRef(f"{iris.dataset()}/distribution/{path.suffix.lstrip('.')}")
-        g.add((dataset, VOID.dataDump, url))
-        g.add((dataset, DCAT.distribution, distribution))
-        g.add((distribution, RDF.type, DCAT.Distribution))
-        g.add((distribution, DCTERMS.title, Literal(f"Dump as {media}", lang="en")))
-        g.add((distribution, DCAT.downloadURL, url))
-        g.add((distribution, DCAT.mediaType, IANA[media]))
-        g.add((distribution, DCTERMS.format, Literal(media)))
-        g.add(
-            (
-                distribution,
-                DCAT.byteSize,
-                Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger),
-            )
-        )
-        g.add((distribution, DCTERMS.license, LICENSE))
+        _add_distribution(g, dataset, iris, path)
     return g

@@ -3,7 +3,9 @@
 Deterministic by construction, so two builds of the same input are byte-identical
 and builds diff cleanly: triples are sorted before writing (rdf:type first within a
 subject, so Turtle reads naturally), N-Triples are sorted lines, and JSON-LD nodes
-and values are sorted. The line-based formats are written by pyoxigraph (Rust),
+and values are sorted; Turtle and TriG declare only the prefixes they use, in
+alphabetical order, and leave a blank line between statements so they read well.
+The line-based formats are written by pyoxigraph (Rust),
 which is two orders of magnitude faster than rdflib's serialisers on large graphs;
 JSON-LD is compacted by rdflib against the context kept in ``ontology/context.jsonld``
 so that keys are short and readable.
@@ -17,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from policygraph.resources import data_dir
 
 CONTEXT_FILE = "context.jsonld"
 _RDF_TYPE = str(RDF.type)
+_XSD_STRING = str(XSD.string)
 
 
 def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -54,19 +57,102 @@ def sorted_triples(graph: Graph) -> list[ox.Triple]:
     ]
 
 
+def _iris(terms: Iterable[ox.Triple] | Iterable[ox.Quad]) -> set[str]:
+    """Every IRI a serialiser might abbreviate: terms, datatypes and graph names.
+
+    Leaves out what Turtle writes without a prefix: rdf:type as a predicate (``a``),
+    and the datatypes of language-tagged and plain string literals.
+    """
+    found: set[str] = set()
+    for statement in terms:
+        for position, term in enumerate(statement):
+            if position == 1 and term.value == _RDF_TYPE:
+                continue
+            if isinstance(term, ox.NamedNode):
+                found.add(term.value)
+            elif (
+                isinstance(term, ox.Literal)
+                and term.language is None
+                and term.datatype.value != _XSD_STRING  # written as a plain "string"
+            ):
+                found.add(term.datatype.value)
+    return found
+
+
+def context_prefixes() -> dict[str, str]:
+    """The namespace prefixes the repository's JSON-LD context declares."""
+    return {
+        name: value
+        for name, value in load_context().items()
+        if isinstance(value, str) and value.endswith(("#", "/")) and "://" in value
+    }
+
+
+def used_prefixes(prefixes: dict[str, str], iris: set[str]) -> dict[str, str]:
+    """The prefixes whose namespace some IRI starts with, sorted by prefix name.
+
+    ``prefixes`` is completed with the context's (where neither the name nor the
+    namespace is taken), so Turtle and JSON-LD abbreviate the same vocabularies.
+    Declaring only the used ones keeps the header honest, and a fixed order keeps it
+    from depending on how the serialiser happens to store its prefix map.
+    """
+    prefixes = dict(prefixes)
+    for name, namespace in context_prefixes().items():
+        if name not in prefixes and namespace not in prefixes.values():
+            prefixes[name] = namespace
+    namespaces = {namespace for namespace in prefixes.values() if namespace}
+    used = {ns for iri in iris for ns in namespaces if iri.startswith(ns)}
+    return {name: ns for name, ns in sorted(prefixes.items()) if ns in used}
+
+
+def _lines(data: bytes) -> list[str]:
+    """The text's lines, split at newlines only.
+
+    ``str.splitlines()`` would also split at U+2028, U+0085 and the like, which the
+    serialisers leave unescaped inside literals, and so would break those literals.
+    """
+    return data.decode("utf-8").split("\n")
+
+
+def _readable(data: bytes, prefixes: dict[str, str]) -> bytes:
+    """Turtle/TriG with the prefix header in ``prefixes`` order and a blank line per statement.
+
+    pyoxigraph writes one ``@prefix`` line per prefix, then each statement starting
+    on a line of its own — at column 0 in Turtle, one tab in inside a TriG graph
+    block — with continuation lines indented further (newlines inside literals are
+    escaped), so the indentation tells where statements start.
+    """
+    lines = _lines(data)
+    out = [line for line in lines if line.startswith("@base ")]
+    out += [f"@prefix {name}: <{ns}> ." for name, ns in prefixes.items()]
+    depth = 0
+    for line in lines:
+        if not line or line.startswith(("@prefix ", "@base ")):
+            continue
+        if line == "}":
+            depth = 0
+        elif len(line) - len(line.lstrip("\t")) == depth and out and not out[-1].endswith("{"):
+            out.append("")
+        out.append(line)
+        if line.endswith("{") and not line.startswith("\t"):
+            depth = 1
+    return "".join(line + "\n" for line in out).encode("utf-8")
+
+
 def write_turtle(
     graph: Graph, path: Path, prefixes: dict[str, str], base: str | None = None
 ) -> None:
     """Prefixed, grouped Turtle; data IRIs relative to ``base`` where one is given."""
-    ox.serialize(
-        sorted_triples(graph), str(path), ox.RdfFormat.TURTLE, prefixes=prefixes, base_iri=base
-    )
+    triples = sorted_triples(graph)
+    declared = used_prefixes(prefixes, _iris(triples))
+    data = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=declared, base_iri=base)
+    path.write_bytes(_readable(data, declared))
 
 
 def write_ntriples(graph: Graph, path: Path) -> None:
     """Canonical N-Triples, one triple per line, lines sorted."""
     data = ox.serialize(sorted_triples(graph), format=ox.RdfFormat.N_TRIPLES)
-    lines = sorted(set(data.decode("utf-8").splitlines()))
+    lines = sorted(set(_lines(data)) - {""})
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
@@ -85,13 +171,16 @@ def write_trig(
     base: str | None = None,
 ) -> None:
     """TriG with one named graph per document (and one for the vocabularies)."""
-    ox.serialize(_quads(named), str(path), ox.RdfFormat.TRIG, prefixes=prefixes, base_iri=base)
+    quads = _quads(named)
+    declared = used_prefixes(prefixes, _iris(quads))
+    data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=declared, base_iri=base)
+    path.write_bytes(_readable(data, declared))
 
 
 def write_nquads(named: Sequence[tuple[str, Graph]], path: Path) -> None:
     """N-Quads, sorted lines, for stores that bulk-load line-based dumps."""
     data = ox.serialize(_quads(named), format=ox.RdfFormat.N_QUADS)
-    lines = sorted(set(data.decode("utf-8").splitlines()))
+    lines = sorted(set(_lines(data)) - {""})
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 

@@ -52,7 +52,7 @@ PREFIXES = {
     "xsd": str(XSD),
     "theme": "https://w3id.org/policygraph/theme/",
     "pk": "https://w3id.org/policygraph/provision-kind/",
-    "unit": "https://w3id.org/policygraph/unit/",
+    "uom": "https://w3id.org/policygraph/unit/",
     "cmp": "https://w3id.org/policygraph/comparison/",
 }
 
@@ -130,7 +130,7 @@ class _Mapper:
             (PG.fileName, Literal(doc.path.name)),
             (PG.sha256, Literal(doc.sha256)),
             (PG.byteSize, Literal(doc.byte_size)),
-            (DCTERMS.format, Literal("text/plain; charset=utf-8")),
+            (DCTERMS.format, URIRef("https://www.iana.org/assignments/media-types/text/plain")),
         )
         activity = URIRef(Iris.child(str(self.policy), "build"))
         self.add(
