@@ -85,7 +85,10 @@ def build(paths: tuple[Path, ...], out: Path, base_iri: str | None, quiet: bool)
     from policygraph.pipeline import build as run_build
 
     started = time.perf_counter()
-    progress = None if quiet else (lambda message: click.echo(message, err=True))
+    # Progress is for people watching a terminal; in logs and pipes, stderr carries only
+    # warnings and errors, so an error is one line there.
+    show_progress = not quiet and sys.stderr.isatty()
+    progress = (lambda message: click.echo(message, err=True)) if show_progress else None
     result = run_build(list(paths) or None, out=out, base_iri=base_iri, progress=progress)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -118,6 +121,314 @@ def validate(files: tuple[Path, ...]) -> None:
     click.echo(report.text())
     if not report.conforms:
         sys.exit(EXIT_NONCONFORMANT)
+
+
+_QUERY_FORMATS = ("table", "csv", "tsv", "json", "md", "ttl", "jsonld", "nt")
+
+
+@main.command("query")
+@click.argument("query", required=False, metavar="QUERY")
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and exit.")
+@click.option(
+    "--data",
+    "-d",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="RDF file or build folder to query (repeatable) [default: build/].",
+)
+@click.option("--endpoint", "-e", metavar="URL", help="Ask this SPARQL endpoint instead.")
+@click.option(
+    "--graph",
+    "-g",
+    "graphs",
+    multiple=True,
+    metavar="IRI",
+    help="Query only these named graphs, as one default graph (repeatable) [default: all].",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(_QUERY_FORMATS),
+    help="table|csv|tsv|json|md for SELECT/ASK [table]; ttl|jsonld|nt for CONSTRUCT [ttl].",
+)
+@click.option(
+    "--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Bind a parameter."
+)
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait for a remote endpoint.",
+)
+@_friendly_errors
+def query(
+    query: str | None,
+    list_queries: bool,
+    data: tuple[Path, ...],
+    endpoint: str | None,
+    graphs: tuple[str, ...],
+    fmt: str | None,
+    params: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Answer QUERY: a name from queries/ (see --list), a .rq file, or a query string.
+
+    Local answers come from the build (or --data) through pyoxigraph; with --endpoint
+    the query is POSTed to any SPARQL 1.1 endpoint, with credentials from
+    POLICYGRAPH_ENDPOINT_USER/POLICYGRAPH_ENDPOINT_PASSWORD or ~/.netrc. Parameters
+    are bound as RDF terms, never pasted into the query text.
+    """
+    from policygraph import query as queries
+    from policygraph import results
+
+    if list_queries:
+        click.echo(_query_list(queries.catalogue()), nl=False)
+        return
+    if query is None:
+        raise click.UsageError("give a QUERY (a name, a .rq file or a query string) or --list")
+    chosen = queries.resolve(query)
+    fmt = results.check_format(chosen.form, fmt)
+    answer = queries.run(
+        chosen,
+        data=data,
+        endpoint=endpoint,
+        params=queries.parse_param_options(params),
+        graphs=graphs,
+        timeout=timeout,
+    )
+    click.echo(results.render(answer, fmt, chosen.prefixes), nl=False)
+
+
+def _query_list(catalogue: dict[str, Any]) -> str:
+    """Each named query with its question, and its parameters below it."""
+    width = max(len(name) for name in catalogue)
+    lines = []
+    for name, named in sorted(catalogue.items()):
+        lines.append(f"{name:<{width}}  {named.question}")
+        lines += [f"{'':<{width}}    {param.describe()}" for param in named.params]
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="The store's Graph Store Protocol endpoint, e.g. Virtuoso "
+    "http://HOST:8890/sparql-graph-crud-auth, Oxigraph http://HOST:7878/store, "
+    "Fuseki http://HOST:3030/DATASET/data.",
+)
+@click.option(
+    "--data",
+    default="build",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The build folder to load (its policygraph.nq).",
+)
+@click.option(
+    "--query-endpoint",
+    metavar="URL",
+    help="SPARQL query endpoint used to count the loaded triples "
+    "[default: guessed from --endpoint for Virtuoso, Oxigraph, Fuseki, GraphDB].",
+)
+@click.option(
+    "--update-endpoint",
+    metavar="URL",
+    help="SPARQL Update endpoint for --protocol update or the fallback [default: guessed].",
+)
+@click.option(
+    "--graph-param",
+    type=click.Choice(["graph", "graph-uri"]),
+    default="graph",
+    show_default=True,
+    help="Query parameter naming the graph (graph-uri: older Virtuoso).",
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["auto", "gsp", "update"]),
+    default="auto",
+    show_default=True,
+    help="auto: Graph Store Protocol, or SPARQL Update if the store answers 404/405/501.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    metavar="TRIPLES",
+    help="Most triples sent in one request.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on a request that gets no answer for this long.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress, only errors.")
+@_friendly_errors
+def load(
+    endpoint: str | None,
+    data: Path,
+    query_endpoint: str | None,
+    update_endpoint: str | None,
+    graph_param: str,
+    protocol: str,
+    chunk_size: int,
+    timeout: float,
+    quiet: bool,
+) -> None:
+    """Load a build into a graph database: each document's named graph is replaced.
+
+    Loading twice leaves the same store; after a failed load, run it again. The
+    triples of every graph are then counted on the server: a difference from the
+    build is an error (exit 2). Credentials come from POLICYGRAPH_ENDPOINT_USER and
+    POLICYGRAPH_ENDPOINT_PASSWORD, or ~/.netrc — never from the command line.
+    """
+    from policygraph.load import ProgressDisplay
+    from policygraph.load import load as run_load
+
+    display = None if quiet else ProgressDisplay(sys.stderr)
+    try:
+        report = run_load(
+            data,
+            endpoint,
+            query_endpoint=query_endpoint,
+            update_endpoint=update_endpoint,
+            graph_param=graph_param,
+            protocol=protocol,
+            chunk_size=chunk_size,
+            timeout=timeout,
+            progress=display,
+            notice=lambda text: click.echo(f"note: {text}", err=True),
+        )
+    finally:
+        if display is not None:
+            display.close()
+    if quiet:
+        return
+    click.echo(
+        f"Loaded {len(report.graphs)} graph(s), {report.triples} triples, through "
+        f"{report.protocol_name} in {report.seconds:.1f}s; "
+        f"counts verified at {report.endpoints.query}"
+    )
+    for graph in report.graphs:
+        click.echo(f"  <{graph.iri}>: {graph.found} triples")
+
+
+@main.command()
+@click.option(
+    "--data",
+    default="build",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The build to publish.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder; replaced only when the whole site is written.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
+@_friendly_errors
+def site(data: Path, out: Path, quiet: bool) -> None:
+    """Write the linked-data pages of a build as a static site, for hosting without a server.
+
+    Every resource gets an HTML page (OUT/id/…/index.html) with its Turtle and JSON-LD
+    beside it, plus the home page, the ontology documentation, the canned queries,
+    /.well-known/void and the dumps under /dumps/ — at the same paths as `serve`.
+    """
+    from policygraph.site import write_site
+
+    progress = None if quiet else (lambda message: click.echo(message, err=True))
+    result = write_site(data, out, progress=progress)
+    if not quiet:
+        click.echo(
+            f"Wrote {len(result.pages)} resource pages (with .ttl and .jsonld), the home, "
+            f"query and ontology pages and {len(result.dumps)} dump files into {out}/"
+        )
+
+
+@main.command()
+@click.option(
+    "--data",
+    default="build",
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The build folder to serve.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free."
+)
+@click.option(
+    "--base-iri",
+    default=None,
+    metavar="IRI",
+    help="Base of the data IRIs served under /id/ [default: the build's void:uriSpace].",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a SPARQL query may run before it is stopped (504).",
+)
+@click.option(
+    "--max-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Row cap of a SPARQL answer; a cut answer says so.",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="SPARQL worker processes (queries evaluated at once).",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--cache-mb",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Memory for cached responses.",
+)
+@_friendly_errors
+def serve(
+    data: Path,
+    host: str,
+    port: int,
+    base_iri: str | None,
+    timeout: float,
+    max_rows: int,
+    workers: int,
+    threads: int,
+    cache_mb: int,
+) -> None:
+    """Serve a build as linked data: dereferenceable IRIs, pages and a SPARQL endpoint.
+
+    Data IRIs {base}X are served at /id/X, vocabulary IRIs https://w3id.org/policygraph/X
+    at /X; /sparql is the read-only SPARQL 1.1 endpoint, /query the canned queries,
+    /.well-known/void the dataset description, /dumps/ the dumps.
+    """
+    from policygraph.serve import ServeConfig, run
+
+    config = ServeConfig(
+        data=data,
+        base_iri=base_iri,
+        timeout=timeout,
+        max_rows=max_rows,
+        workers=workers,
+        cache_mb=cache_mb,
+    )
+    run(config, host, port, threads=threads, announce=lambda line: click.echo(line))
 
 
 if __name__ == "__main__":  # pragma: no cover
