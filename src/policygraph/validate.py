@@ -1,20 +1,29 @@
 """Validating graphs against the SHACL shapes in ``shapes/``, with a readable report.
 
 Each document is validated on its own graph, together with the vocabularies it refers
-to (themes, provision kinds) and the ontology (for the class hierarchy): pySHACL's
-cost grows with the graph, and documents are independent. Every result is reported
-as focus node, path and message — and, where the focus node has a span in the
-source, the source file and line, so a defect can be found in the text.
+to (themes, provision kinds) and the ontology (its class hierarchy, so that a shape
+targeting ``pg:Item`` reaches measures, and its individuals such as the repair rules):
+pySHACL's cost grows with the graph, and documents are independent. Every result is
+reported as focus node, path and message — and, where the focus node (or a resource it
+belongs to) has a span in the source, the source file and line, so a defect can be
+found in the text.
+
+Warnings (``sh:Warning``) are reported but do not make a graph non-conforming: they
+mark what deserves a look, such as a measure the theme rule could not place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import SH
 
 from policygraph.errors import InputError
@@ -22,6 +31,22 @@ from policygraph.resources import data_dir, data_files
 from policygraph.vocab import vocab_graph_files
 
 PG = Namespace("https://w3id.org/policygraph/ontology#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+
+#: How far up the part-of tree to look for a resource's place in the source.
+_MAX_ANCESTORS = 6
+
+#: Links from a resource to the one it belongs to, for finding a line in the source:
+#: (predicate, True when the link points from the owner to the resource).
+_OWNER_LINKS = (
+    (ELI.is_part_of, False),
+    (PG.objectiveOf, False),
+    (PG.span, True),
+    (PG.repair, True),
+    (PG.themeMatch, True),
+)
+
+_SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
 @dataclass(frozen=True)
@@ -31,14 +56,19 @@ class ValidationResult:
     focus: str
     path: str | None
     message: str
-    severity: str
-    shape: str | None
+    severity: str  # "Violation", "Warning" or "Info"
+    shape: str | None  # the IRI of the shape that reported it (None for a blank node)
     where: str | None = None  # "file:line" of the focus node's source, when known
+    value: str | None = None  # the offending value, when the result names one
 
     def __str__(self) -> str:
         prefix = f"{self.where}: " if self.where else ""
         path = f" {self.path}" if self.path else ""
-        return f"{prefix}{self.severity}: <{self.focus}>{path}: {self.message}"
+        value = ""
+        shown = (self.value or "").strip("<>")
+        if shown and shown != self.focus and shown not in self.message:
+            value = f" (value: {self.value})"  # unless the message says it already
+        return f"{prefix}{self.severity}: <{self.focus}>{path}: {self.message}{value}"
 
 
 @dataclass
@@ -48,16 +78,36 @@ class ValidationReport:
     conforms: bool
     results: list[ValidationResult] = field(default_factory=list)
 
+    @property
+    def violations(self) -> list[ValidationResult]:
+        """The results that make a graph non-conforming."""
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[ValidationResult]:
+        """The results that are reported but allowed (warnings and infos)."""
+        return [r for r in self.results if r.severity != "Violation"]
+
     def text(self) -> str:
+        """The report for people: a summary line, then one line per result."""
         if self.conforms:
-            return "Conforms."
-        lines = [f"Does not conform: {len(self.results)} result(s)."]
-        lines.extend(f"  {result}" for result in self.results)
-        return "\n".join(lines)
+            if not self.results:
+                return "Conforms."
+            head = f"Conforms, with {_count(len(self.results), 'warning')}."
+        else:
+            head = f"Does not conform: {_count(len(self.violations), 'violation')}"
+            if self.warnings:
+                head += f", {_count(len(self.warnings), 'warning')}"
+            head += "."
+        return "\n".join([head, *(f"  {result}" for result in self.results)])
 
     def extend(self, other: ValidationReport) -> None:
         self.conforms = self.conforms and other.conforms
         self.results.extend(other.results)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @cache
@@ -71,7 +121,7 @@ def shapes_graph() -> Graph:
 
 @cache
 def ontology_graph() -> Graph:
-    """The ontology, for the class hierarchy that shapes target."""
+    """The ontology: the class hierarchy that shapes target, and its individuals."""
     graph = Graph()
     for path in data_files("ontology", "*.ttl"):
         graph.parse(path, format="turtle")
@@ -87,132 +137,285 @@ def vocabulary_graph() -> Graph:
     return graph
 
 
+@cache
+def _reference_graph() -> Graph:
+    """Vocabularies and ontology together, merged once and added to every data graph."""
+    graph = Graph()
+    graph += vocabulary_graph()
+    graph += ontology_graph()
+    return graph
+
+
+def _working_graph(data: Graph) -> Graph:
+    """A private copy of ``data`` with the reference graph mixed in.
+
+    pySHACL may add to the graph it validates, so it never sees the caller's graph;
+    since this copy is private, pySHACL can work on it in place instead of cloning it
+    once more. The shapes' prefixes are bound too, so that paths read ``pg:ordinal``
+    even when the data came from a format without prefixes.
+    """
+    working = Graph()
+    for prefix, namespace in data.namespaces():
+        working.bind(prefix, namespace)
+    for prefix, namespace in shapes_graph().namespaces():
+        working.bind(prefix, namespace, override=False)
+    working += data
+    working += _reference_graph()
+    return working
+
+
 def _short(graph: Graph, term: object) -> str | None:
+    """A term as people read it: a prefixed name where a prefix is bound."""
     if term is None:
         return None
     if isinstance(term, URIRef):
         try:
-            return graph.namespace_manager.normalizeUri(term)
-        except Exception:
+            return graph.namespace_manager.curie(term, generate=False)
+        except (KeyError, ValueError):
             return f"<{term}>"
+    if isinstance(term, Literal):
+        return term.n3(graph.namespace_manager)
     return str(term)
 
 
+def _path_text(report: Graph, working: Graph, path: object) -> str | None:
+    """A SHACL property path in SPARQL's notation (``^eli:has_part``, ``a/b``, ``a*``)."""
+    if path is None or isinstance(path, URIRef):
+        return _short(working, path)
+    inverse = report.value(path, SH.inversePath)  # type: ignore[arg-type]
+    if inverse is not None:
+        return f"^{_path_text(report, working, inverse)}"
+    for predicate, suffix in (
+        (SH.zeroOrMorePath, "*"),
+        (SH.oneOrMorePath, "+"),
+        (SH.zeroOrOnePath, "?"),
+    ):
+        inner = report.value(path, predicate)  # type: ignore[arg-type]
+        if inner is not None:
+            return f"({_path_text(report, working, inner)}){suffix}"
+    alternatives = report.value(path, SH.alternativePath)  # type: ignore[arg-type]
+    members = Collection(report, alternatives if alternatives is not None else path)  # type: ignore[arg-type]
+    parts = [_path_text(report, working, member) or "?" for member in members]
+    if not parts:
+        return str(path)
+    return "(" + ("|" if alternatives is not None else "/").join(parts) + ")"
+
+
+def _file_name(data: Graph, source: object) -> str | None:
+    if source is None:
+        return None
+    name = data.value(source, PG.fileName)  # type: ignore[arg-type]
+    return str(name) if name is not None else str(source)
+
+
+def _owner(data: Graph, node: URIRef) -> object:
+    """The resource that ``node`` belongs to (its parent, item, or the resource it serves)."""
+    for predicate, from_owner in _OWNER_LINKS:
+        owner = data.value(None, predicate, node) if from_owner else data.value(node, predicate)
+        if owner is not None:
+            return owner
+    return None
+
+
 def _where(data: Graph, focus: object) -> str | None:
-    """The source file and line of a focus node, from its span (or its parent's)."""
+    """The source file and line of a focus node, from its span or its nearest owner's.
+
+    A resource without a span of its own (a policy, a repair, a theme match) is placed
+    by the resource it belongs to; failing a line, the source file alone is given.
+    """
     node = focus
-    for _ in range(4):
+    file_only = None
+    for _ in range(_MAX_ANCESTORS):
         if not isinstance(node, URIRef):
-            return None
-        span = data.value(node, PG.span)
+            break
+        span = node if (node, PG.startLine, None) in data else data.value(node, PG.span)
         if span is not None:
             line = data.value(span, PG.startLine)
-            source = data.value(span, PG.sourceText)
-            name = data.value(source, PG.fileName) if source is not None else None
-            if line is not None:
-                return f"{name or source}:{line}"
-        node = data.value(node, URIRef("http://data.europa.eu/eli/ontology#is_part_of"))
-    return None
+            name = _file_name(data, data.value(span, PG.sourceText))
+            if line is not None and name is not None:
+                return f"{name}:{line}"
+        file_only = file_only or _file_name(data, data.value(node, PG.sourceText))
+        node = _owner(data, node)  # type: ignore[assignment]
+    return file_only
+
+
+def _results(report: Graph, working: Graph) -> list[ValidationResult]:
+    results = []
+    # Only the report's own results: those of shapes used through sh:node are details.
+    top_level = {
+        r
+        for node in report.subjects(RDF.type, SH.ValidationReport)
+        for r in report.objects(node, SH.result)
+    }
+    for result in sorted(top_level, key=str):
+        focus = report.value(result, SH.focusNode)
+        messages = sorted(str(m) for m in report.objects(result, SH.resultMessage))
+        severity = report.value(result, SH.resultSeverity)
+        shape = report.value(result, SH.sourceShape)
+        results.append(
+            ValidationResult(
+                focus=str(focus),
+                path=_path_text(report, working, report.value(result, SH.resultPath)),
+                message="; ".join(messages) or "constraint violated",
+                severity=str(severity).rsplit("#", 1)[-1],
+                shape=str(shape) if isinstance(shape, URIRef) else None,
+                where=_where(working, focus),
+                value=_short(working, report.value(result, SH.value)),
+            )
+        )
+    results.sort(key=_reading_order)
+    return results
+
+
+def _reading_order(result: ValidationResult) -> tuple:
+    """Violations first, then warnings; each in the order of the source text."""
+    file, _, line = (result.where or "").rpartition(":")
+    place = (file, int(line)) if line.isdigit() else (result.where or "", 0)
+    return (
+        _SEVERITY_ORDER.get(result.severity, 3),
+        place,
+        result.focus,
+        result.path or "",
+        result.message,
+    )
 
 
 def validate_graph(data: Graph) -> ValidationReport:
     """Validate one data graph (with the vocabularies and the ontology mixed in)."""
     import pyshacl
 
-    working = Graph()
-    for prefix, namespace in data.namespaces():
-        working.bind(prefix, namespace)
-    for triple in data:
-        working.add(triple)
-    for triple in vocabulary_graph():
-        working.add(triple)
+    working = _working_graph(data)
     conforms, report_graph, _ = pyshacl.validate(
         working,
         shacl_graph=shapes_graph(),
-        ont_graph=ontology_graph(),
         inference="none",
-        advanced=True,
-        allow_warnings=True,
+        advanced=True,  # SPARQL targets, used by the numbering shapes
+        allow_warnings=True,  # warnings are reported, not refused
+        inplace=True,
     )
-    results = []
-    for result in report_graph.subjects(SH.resultSeverity, None):
-        focus = report_graph.value(result, SH.focusNode)
-        messages = sorted(str(m) for m in report_graph.objects(result, SH.resultMessage))
-        severity = report_graph.value(result, SH.resultSeverity)
-        results.append(
-            ValidationResult(
-                focus=str(focus),
-                path=_short(working, report_graph.value(result, SH.resultPath)),
-                message="; ".join(messages) or "constraint violated",
-                severity=str(severity).rsplit("#", 1)[-1],
-                shape=_short(working, report_graph.value(result, SH.sourceShape)),
-                where=_where(working, focus),
-            )
-        )
-    results.sort(key=lambda r: (r.where or "", r.focus, r.path or "", r.message))
-    return ValidationReport(bool(conforms), results)
+    return ValidationReport(bool(conforms), _results(report_graph, working))
+
+
+_RDF_FORMATS = {
+    ".ttl": "turtle",
+    ".nt": "nt",
+    ".nq": "nquads",
+    ".trig": "trig",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
 
 
 def _rdf_format(path: Path) -> str:
-    suffixes = {
-        ".ttl": "turtle",
-        ".nt": "nt",
-        ".nq": "nquads",
-        ".trig": "trig",
-        ".jsonld": "json-ld",
-        ".json": "json-ld",
-        ".rdf": "xml",
-        ".owl": "xml",
-        ".xml": "xml",
-    }
     try:
-        return suffixes[path.suffix.lower()]
+        return _RDF_FORMATS[path.suffix.lower()]
     except KeyError:
         raise InputError(
-            f"unknown RDF format {path.suffix!r}; use one of {', '.join(sorted(suffixes))}", path
+            f"unknown RDF format {path.suffix or '(no extension)'!r}; "
+            f"use one of {', '.join(sorted(_RDF_FORMATS))}",
+            path,
         ) from None
+
+
+@contextmanager
+def _ill_typed_literals_quiet() -> Iterator[None]:
+    """Silence rdflib's log of ill-typed literals (``"2017-02-30"^^xsd:date``) while parsing.
+
+    rdflib logs a traceback for each one; the shapes report them as violations, in
+    words and with their place, so the log would only add a traceback to the output.
+    """
+    logger = logging.getLogger("rdflib.term")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def load_rdf(path: Path) -> Graph:
     """Parse an RDF file of any supported format; a syntax error names the file and line."""
+    if path.is_dir():
+        raise InputError("is a folder; name the RDF files in it", path)
     if not path.is_file():
         raise InputError("no such file", path)
     fmt = _rdf_format(path)
-    if fmt in {"turtle", "nt", "nquads", "trig"}:
-        _check_syntax(path, fmt)
-    graph = Graph()
+    _check_syntax(path, fmt)
     try:
-        if fmt in {"nquads", "trig"}:
-            from rdflib import Dataset
-
-            dataset = Dataset()
-            dataset.parse(path, format=fmt)
-            for s, p, o, _ in dataset.quads():
-                graph.add((s, p, o))
-        else:
-            graph.parse(path, format=fmt)
+        with _ill_typed_literals_quiet():
+            return _parse(path, fmt)
     except Exception as exc:  # rdflib raises many exception types for bad syntax
-        raise InputError(f"cannot parse as {fmt}: {exc}", path) from None
+        line = getattr(exc, "lineno", None)
+        if line is None and hasattr(exc, "getLineNumber"):  # XML (SAX) errors
+            line = exc.getLineNumber()
+        raise InputError(f"cannot parse as {fmt}: {exc}", path, line) from None
+
+
+def _parse(path: Path, fmt: str) -> Graph:
+    """One graph from a file; the named graphs of a dataset are merged."""
+    graph = Graph()
+    if fmt not in {"nquads", "trig"}:
+        return graph.parse(path, format=fmt)
+    from rdflib import Dataset
+
+    dataset = Dataset()
+    dataset.parse(path, format=fmt)
+    for prefix, namespace in dataset.namespaces():
+        graph.bind(prefix, namespace)
+    for s, p, o, _ in dataset.quads():
+        graph.add((s, p, o))
     return graph
 
 
+_OXIGRAPH_PREFIX = re.compile(
+    r"^Parser error (?:at|between) line \d+ column \d+(?: and line \d+ column \d+)?: "
+)
+
+
 def _check_syntax(path: Path, fmt: str) -> None:
-    """Use pyoxigraph's parser first: its syntax errors carry line and column."""
+    """Check the syntax first with a parser whose errors carry the line and column.
+
+    rdflib's own errors often lack a line; pyoxigraph raises Python's ``SyntaxError``
+    with ``lineno`` and ``offset`` (column) set, both counted from 1, and JSON's
+    decoder reports the line of a JSON-LD file's error.
+    """
+    if fmt == "json-ld":
+        _check_json(path)
+        return
+    if fmt == "xml":
+        return  # rdflib's XML parser reports the line itself
     import pyoxigraph as ox
 
     formats = {
-        "turtle": ox.RdfFormat.TURTLE,
-        "nt": ox.RdfFormat.N_TRIPLES,
-        "nquads": ox.RdfFormat.N_QUADS,
-        "trig": ox.RdfFormat.TRIG,
+        "turtle": (ox.RdfFormat.TURTLE, "Turtle"),
+        "nt": (ox.RdfFormat.N_TRIPLES, "N-Triples"),
+        "nquads": (ox.RdfFormat.N_QUADS, "N-Quads"),
+        "trig": (ox.RdfFormat.TRIG, "TriG"),
     }
+    ox_format, name = formats[fmt]
     try:
-        for _ in ox.parse(path=str(path), format=formats[fmt]):
+        # The file's own URL is the base for relative IRIs, as rdflib resolves them.
+        for _ in ox.parse(path=str(path), format=ox_format, base_iri=path.resolve().as_uri()):
             pass
     except SyntaxError as exc:
-        line = getattr(exc, "lineno", None)
+        detail = _OXIGRAPH_PREFIX.sub("", exc.msg or str(exc))
+        column = f" at column {exc.offset}" if exc.offset else ""
+        raise InputError(f"{name} syntax error{column}: {detail}", path, exc.lineno) from None
+
+
+def _check_json(path: Path) -> None:
+    import json
+
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path) from None
+    except json.JSONDecodeError as exc:
         raise InputError(
-            f"syntax error: {exc.msg if hasattr(exc, 'msg') else exc}", path, line
+            f"JSON syntax error at column {exc.colno}: {exc.msg}", path, exc.lineno
         ) from None
 
 
@@ -229,7 +432,6 @@ def shapes_dir() -> Path:
 
 
 __all__ = [
-    "Literal",
     "ValidationReport",
     "ValidationResult",
     "load_rdf",
