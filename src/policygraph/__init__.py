@@ -43,6 +43,12 @@ def build(
     return _build(paths, out=out, base_iri=base_iri, **options)
 
 
+# Loading the submodule policygraph.parse binds its name on the package, which would
+# replace the function below the first time a build imports it. Load it first (it is
+# light: no rdflib, no wordfreq) so that ``policygraph.parse`` stays the function.
+from policygraph import parse as _parse_module  # noqa: E402, F401
+
+
 def parse(path: str | Path) -> Any:
     """Parse one source file into the document model (:class:`policygraph.model.Document`)."""
     from policygraph.parse import parse_file

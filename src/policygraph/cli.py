@@ -9,6 +9,7 @@ line on stderr and a documented exit code — 0 success, 1 SHACL non-conformance
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -48,6 +49,10 @@ def _friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policygraph")
 def main() -> None:
@@ -84,6 +89,9 @@ def build(paths: tuple[Path, ...], out: Path, base_iri: str | None, quiet: bool)
     """
     from policygraph.pipeline import build as run_build
 
+    # A termination request (kill, a CI timeout) stops a build as Ctrl-C does, so that
+    # its temporary output is removed instead of left beside the real one.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.perf_counter()
     # Progress is for people watching a terminal; in logs and pipes, stderr carries only
     # warnings and errors, so an error is one line there.
@@ -392,7 +400,20 @@ def site(data: Path, out: Path, quiet: bool) -> None:
     type=click.IntRange(min=1),
     help="SPARQL worker processes (queries evaluated at once).",
 )
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--worker-memory-mb",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Address-space cap of each SPARQL worker (0: none).",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="HTTP request threads.",
+)
 @click.option(
     "--cache-mb",
     default=256,
@@ -409,6 +430,7 @@ def serve(
     timeout: float,
     max_rows: int,
     workers: int,
+    worker_memory_mb: int,
     threads: int,
     cache_mb: int,
 ) -> None:
@@ -426,6 +448,7 @@ def serve(
         timeout=timeout,
         max_rows=max_rows,
         workers=workers,
+        worker_memory_mb=worker_memory_mb,
         cache_mb=cache_mb,
     )
     run(config, host, port, threads=threads, announce=lambda line: click.echo(line))

@@ -23,6 +23,7 @@ _SENTENCE_END = {
     "en": re.compile(r"(?<=[.!?;])\s+(?=[\"'“(]?[A-Z0-9])"),
     "zh": re.compile(r"(?<=[。；！？])"),
 }
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _YEAR = {
     "en": re.compile(
         r"\b(?:by|in|until|before|through|to)\s+(?:the\s+end\s+of\s+)?(?P<year>(?:19|20)\d{2})\b",
@@ -33,7 +34,11 @@ _YEAR = {
 
 
 def sentences(text: str, start: int, line: int, language: str) -> list[Span]:
-    """Cut one line of source text (starting at offset ``start``) into sentence spans."""
+    """Cut source text (starting at offset ``start`` on line ``line``) into sentence spans.
+
+    The text may run over several lines (a paragraph wrapped by hand); each sentence
+    gets the lines it stands on.
+    """
     spans = []
     pos = 0
     boundaries = [m.start() for m in _SENTENCE_END[language].finditer(text)]
@@ -42,10 +47,16 @@ def sentences(text: str, start: int, line: int, language: str) -> list[Span]:
         lead = len(piece) - len(piece.lstrip())
         piece = piece.strip()
         if piece:
+            first = line + _line_breaks(text[: pos + lead])
+            last = first + _line_breaks(piece)
             begin = start + pos + lead
-            spans.append(Span(begin, begin + len(piece), line, line, piece))
+            spans.append(Span(begin, begin + len(piece), first, last, piece))
         pos = cut
     return spans
+
+
+def _line_breaks(text: str) -> int:
+    return len(_LINE_BREAK.findall(text))
 
 
 def target_year(sentence: str, language: str) -> int | None:

@@ -41,9 +41,10 @@ class LayoutParser:
     def fail(self, message: str, line: int | None) -> InputError:
         return InputError(message, self.path, line)
 
-    def clean(self, line: Line, start_in_line: int = 0) -> Text:
-        """The cleaned text of ``line`` from ``start_in_line`` on, with its repairs."""
-        return clean_line(line.text[start_in_line:], line.start + start_in_line, self.language)
+    def clean(self, line: Line, start_in_line: int = 0, end_in_line: int | None = None) -> Text:
+        """The cleaned text of ``line`` from ``start_in_line`` to ``end_in_line``, with repairs."""
+        piece = line.text[start_in_line:end_in_line]
+        return clean_line(piece, line.start + start_in_line, self.language)
 
     def parse(self) -> Document:
         raise NotImplementedError
@@ -86,6 +87,8 @@ class LayoutParser:
                 if item.ordinal != expected:
                     if item.ordinal < expected:
                         problem = f"repeats item number {item.number} (expected {expected})"
+                    elif expected == 1:
+                        problem = f"starts at {item.number} (expected 1)"
                     else:
                         problem = f"skips from item {expected - 1} to {item.number}"
                     raise self.fail(f"item numbering {problem}", item.span.start_line)

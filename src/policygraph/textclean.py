@@ -36,9 +36,17 @@ _ODD_SPACE = re.compile(
 _DASH_IN_WORD = re.compile(
     r"(?<=[A-Za-z])[\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d](?=[A-Za-z])"
 )
-_WORD_PAIR = re.compile(r"(?<![A-Za-z'\-])([A-Za-z]+)([ \u00a0]+)([a-z]+)(?![A-Za-z'\-])")
+# A word and the lower-case word after it. The lookahead lets pairs overlap ("to brea k"
+# tries "to brea" and "brea k"): a consumed match would hide the second pair. Fragments
+# glued to digits, dots, slashes and the like ("if_ppp.h is", "4.b e") are parts of
+# names and numbers, not of words.
+_WORD_PAIR = re.compile(r"(?<![\w'\-.@/])([A-Za-z]+)(?=([ \u00a0]+)([a-z]+)(?![\w'\-@/]|\.\w))")
 
-RULES = ("split-word", "dash", "whitespace")
+# A line break inside a text (a paragraph wrapped by hand) is layout, like the
+# indentation of a line: it reads as a space (nothing in Chinese) and is no repair.
+_LINE_BREAK = re.compile(r"[ \t\u00a0\u3000]*(?:\r\n|\r|\n)[ \t\u00a0\u3000]*")
+
+RULES = ("layout", "split-word", "dash", "whitespace")
 
 
 @cache
@@ -74,8 +82,11 @@ def _edits(line: str, language: str) -> list[tuple[int, int, str, str]]:
         for m in _WORD_PAIR.finditer(line):
             left, right = m.group(1), m.group(3)
             if should_join(left, right, language):
-                edits.append((m.start(), m.end(), left + right, "split-word"))
+                end = m.end(1) + len(m.group(2)) + len(right)
+                edits.append((m.start(), end, left + right, "split-word"))
         edits.extend((m.start(), m.end(), "-", "dash") for m in _DASH_IN_WORD.finditer(line))
+    joiner = "" if language == "zh" else " "
+    edits.extend((m.start(), m.end(), joiner, "layout") for m in _LINE_BREAK.finditer(line))
     edits.extend((m.start(), m.end(), "", "whitespace") for m in _CJK_GAP.finditer(line))
     edits.extend((m.start(), m.end(), " ", "whitespace") for m in _ODD_SPACE.finditer(line))
     chosen: list[tuple[int, int, str, str]] = []
@@ -101,7 +112,7 @@ def clean_line(line: str, offset: int, language: str) -> Text:
         pieces.append(stripped[pos:start])
         pieces.append(replacement)
         original = stripped[start:end]
-        if rule != "whitespace" or original != replacement:
+        if rule != "layout" and original != replacement:
             repairs.append(Repair(rule, original, replacement, base + start, base + end))
         pos = end
     pieces.append(stripped[pos:])
