@@ -24,7 +24,7 @@ import pytest
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, SH, SKOS
 
-from policygraph.validate import (
+from policygraph.shacl import (
     ValidationReport,
     ValidationResult,
     load_rdf,

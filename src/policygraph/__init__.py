@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from policygraph.pipeline import BuildResult
-    from policygraph.validate import ValidationReport
+    from policygraph.shacl import ValidationReport
 
 __all__ = ["__version__", "build", "parse", "validate"]
 
@@ -58,6 +58,6 @@ def parse(path: str | Path) -> Any:
 
 def validate(paths: list[str | Path]) -> ValidationReport:
     """Validate RDF files against the project's SHACL shapes."""
-    from policygraph.validate import validate_files
+    from policygraph.shacl import validate_files
 
     return validate_files(paths)

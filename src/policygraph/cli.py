@@ -123,7 +123,7 @@ def validate(files: tuple[Path, ...]) -> None:
 
     Exit code 0 when every file conforms, 1 when one does not, 2 on an error.
     """
-    from policygraph.validate import validate_files
+    from policygraph.shacl import validate_files
 
     report = validate_files(list(files))
     click.echo(report.text())

@@ -170,8 +170,8 @@ def build(
     from policygraph.iris import Iris
     from policygraph.objectives import extract_objectives
     from policygraph.parse import parse_file
+    from policygraph.shacl import ValidationReport, validate_graph, vocabulary_graph
     from policygraph.themes import assign_themes
-    from policygraph.validate import ValidationReport, validate_graph, vocabulary_graph
 
     say = progress or (lambda message: None)
     iris = Iris(base_iri)
