@@ -15,7 +15,7 @@ from rdflib import OWL, RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, VOID
 
 from policygraph import __version__
-from policygraph.graph import PREFIXES
+from policygraph.graph import PREFIXES, xsd_datetime
 from policygraph.iris import Iris
 
 LICENSE = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
@@ -99,7 +99,10 @@ def _add_distribution(g: Graph, dataset: URIRef, iris: Iris, path: Path) -> None
     """One dump as a dcat:Distribution and a void:dataDump, with its real size."""
     fmt = DUMP_FORMATS[path.suffix]
     url = URIRef(iris.dump(path.name))
-    distribution = URIRef(f"{iris.dataset()}/distribution/{path.suffix.lstrip('.')}")
+    key = path.suffix.lstrip(".")
+    if "-" in path.stem:  # a dump beside the data, such as policygraph-entailed.nt
+        key = f"{path.stem.split('-', 1)[1]}-{key}"
+    distribution = URIRef(f"{iris.dataset()}/distribution/{key}")
     g.add((dataset, VOID.dataDump, url))
     g.add((dataset, VOID.feature, FORMATS[fmt.w3c_format]))
     g.add((dataset, DCAT.distribution, distribution))
@@ -138,7 +141,7 @@ def describe(
     g.add((dataset, DCTERMS.description, Literal(description, lang="en")))
     g.add((dataset, DCTERMS.license, LICENSE))
     g.add((dataset, DCTERMS.issued, Literal(issued.date().isoformat(), datatype=XSD.date)))
-    g.add((dataset, DCTERMS.modified, Literal(issued.isoformat(), datatype=XSD.dateTime)))
+    g.add((dataset, DCTERMS.modified, Literal(xsd_datetime(issued), datatype=XSD.dateTime)))
     g.add((dataset, DCTERMS.creator, Literal(f"policygraph {__version__}")))
     g.add((dataset, VOID.uriSpace, Literal(iris.base)))
     for example in examples:

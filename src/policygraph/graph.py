@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
@@ -62,6 +63,16 @@ _CLOSING_TYPES = {"source": PG.SourceNote, "signature": PG.Signature}
 _LABEL_LENGTH = 80
 
 
+def xsd_datetime(moment: dt.datetime) -> str:
+    """A UTC time in the canonical xsd:dateTime form ("…Z"), which every store keeps as is."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def xsd_decimal(value: Decimal) -> str:
+    """The canonical xsd:decimal form ("70", "1.2"): stores such as Oxigraph rewrite others."""
+    return format(value.normalize(), "f")
+
+
 def _short(text: str) -> str:
     """A label-sized form of a long text."""
     return text if len(text) <= _LABEL_LENGTH else text[: _LABEL_LENGTH - 1].rstrip() + "…"
@@ -94,10 +105,10 @@ class _Mapper:
         self.add(
             node,
             (RDF.type, PG.TextSpan),
-            (OA.start, Literal(span.start, datatype=XSD.nonNegativeInteger)),
-            (OA.end, Literal(span.end, datatype=XSD.nonNegativeInteger)),
-            (PG.startLine, Literal(span.start_line, datatype=XSD.positiveInteger)),
-            (PG.endLine, Literal(span.end_line, datatype=XSD.positiveInteger)),
+            (OA.start, Literal(span.start)),
+            (OA.end, Literal(span.end)),
+            (PG.startLine, Literal(span.start_line)),
+            (PG.endLine, Literal(span.end_line)),
             (OA.exact, Literal(span.text)),
             (PG.sourceText, self.source),
         )
@@ -116,8 +127,8 @@ class _Mapper:
                 (PG.repairRule, _RULES[repair.rule]),
                 (PG.originalText, Literal(repair.original)),
                 (PG.repairedText, Literal(repair.repaired)),
-                (OA.start, Literal(repair.start, datatype=XSD.nonNegativeInteger)),
-                (OA.end, Literal(repair.end, datatype=XSD.nonNegativeInteger)),
+                (OA.start, Literal(repair.start)),
+                (OA.end, Literal(repair.end)),
                 (PG.sourceText, self.source),
             )
 
@@ -138,14 +149,14 @@ class _Mapper:
             (RDF.type, PROV.Activity),
             (RDFS.label, Literal(f"policygraph {__version__} build", lang="en")),
             (PROV.used, self.source),
-            (PROV.endedAtTime, Literal(self.built_at.isoformat(), datatype=XSD.dateTime)),
+            (PROV.endedAtTime, Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime)),
             (PG.softwareVersion, Literal(__version__)),
         )
         self.add(
             self.policy,
             (PG.sourceText, self.source),
             (PROV.wasGeneratedBy, activity),
-            (PROV.generatedAtTime, Literal(self.built_at.isoformat(), datatype=XSD.dateTime)),
+            (PROV.generatedAtTime, Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime)),
         )
 
     # -- structure ----------------------------------------------------------------------
@@ -286,7 +297,7 @@ class _Mapper:
             self.add(
                 node,
                 (PG.indicator, self.text(objective.indicator or objective.statement.value)),
-                (PG.value, Literal(objective.value, datatype=XSD.decimal)),
+                (PG.value, Literal(xsd_decimal(objective.value), datatype=XSD.decimal)),
             )
             if objective.comparison:
                 self.add(node, (PG.comparison, URIRef(objective.comparison)))
