@@ -109,6 +109,10 @@ def build(paths: tuple[Path, ...], out: Path, base_iri: str | None, quiet: bool)
             f"({doc.measures} measures), {doc.objectives} objectives, {doc.repairs} repairs, "
             f"{doc.triples} triples"
         )
+    if result.links is not None:
+        click.echo(f"  {result.links.text()}")
+    if result.sdg_links is not None:
+        click.echo(f"  {result.sdg_links.text()}")
     click.echo(f"  files: {', '.join(p.name for p in result.files)}")
     stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items())
     total = time.perf_counter() - started
