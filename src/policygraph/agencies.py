@@ -21,61 +21,74 @@ from policygraph.parse import slugify
 from policygraph.vocab import organizations
 
 _NOTE = re.compile(
-    r"[（(](?P<names>[^（）()。]+?)(?P<etc>等)?(?P<lead>牵头)?负责(?P<rest>[。，,；;][^（）()]*)?[）)]\s*$"
+    r"[（(](?P<names>[^（）()。]+?)(?P<etc>等)?(?P<lead>牵头)?负责(?P<rest>[。，,；;][^（）()]*)?[）)]"
 )
+_NAME_SEPARATOR = re.compile(r"[、，,]")
 _FIRST_LEADS = "列第一位者为牵头单位"
 _SAME_BELOW = "下同"
 
 
-def _last_text(item: Item) -> str:
-    if item.paragraphs:
-        return item.paragraphs[-1].text.value
-    if item.body is not None:
-        return item.body.value
-    return item.heading.value
+def _texts(item: Item) -> list[str]:
+    """The texts of an item in which notes may stand: its body and its paragraphs."""
+    texts = [item.body.value] if item.body is not None else []
+    return texts + [paragraph.text.value for paragraph in item.paragraphs]
 
 
 def _simplified(text: str) -> str:
-    from policygraph.parse_zh import _simplified as simplify
+    from policygraph.parse_zh import simplified
 
-    return simplify(text)
+    return simplified(text)
 
 
 def resolve(name: str) -> tuple[str, bool]:
     """The organisation id for an agency name, and whether the vocabulary knows it."""
+    simple = _simplified(name)
     for concept in organizations():
-        if any(name == label for labels in concept.labels.values() for label in labels):
+        if any(simple == label for labels in concept.labels.values() for label in labels):
             return concept.iri, True
     from pypinyin import lazy_pinyin
 
-    return slugify(" ".join(lazy_pinyin(name)), max_words=12) or "agency", False
+    return slugify(" ".join(lazy_pinyin(simple)), max_words=12) or "agency", False
+
+
+def notes(item: Item) -> list[tuple[list[str], bool, str]]:
+    """The responsibility notes of an item, in text order: (names as written, 牵头, rest).
+
+    An item may carry several notes, one after each group of sentences they cover.
+    """
+    found = []
+    for text in _texts(item):
+        for match in _NOTE.finditer(_simplified(text)):
+            written = text[match.start("names") : match.end("names")]
+            names = [n.strip() for n in _NAME_SEPARATOR.split(written) if n.strip()]
+            found.append((names, bool(match.group("lead")), match.group("rest") or ""))
+    return found
 
 
 def assign_agencies(document: Document) -> list[str]:
-    """Fill ``item.agencies`` and ``item.lead_agency``, in place; return unknown names."""
+    """Fill ``item.agencies`` and ``item.lead_agency``, in place; return unknown names.
+
+    The agencies of all of an item's notes are its agencies, in order of first mention;
+    the lead is the first agency of the first note that names one.
+    """
     if document.language != "zh":
         return []
     unknown: list[str] = []
     first_leads = False
     for item in document.items():
-        match = _NOTE.search(_simplified(_last_text(item)))
-        if match is None:
-            continue
-        rest = match.group("rest") or ""
-        states_convention = _FIRST_LEADS in rest
-        if states_convention:
-            first_leads = True
-        names = [n.strip() for n in re.split(r"[、，,]", match.group("names")) if n.strip()]
-        original = _last_text(item)[match.start("names") : match.end("names")]
-        written = [n.strip() for n in re.split(r"[、，,]", original) if n.strip()]
-        for simple, as_written in zip(names, written, strict=False):
-            ident, known = resolve(simple)
-            if not known:
-                unknown.append(as_written)
-            if ident not in [i for i, _ in item.agencies]:
-                item.agencies.append((ident, as_written))
-        if item.agencies and (first_leads or match.group("lead")):
-            item.lead_agency = item.agencies[0][0]
-        if states_convention and _SAME_BELOW not in rest:
-            first_leads = False
+        for names, lead_named, rest in notes(item):
+            if _FIRST_LEADS in _simplified(rest):
+                first_leads = True
+            resolved = []
+            for name in names:
+                ident, known = resolve(name)
+                if not known and name not in unknown:
+                    unknown.append(name)
+                resolved.append(ident)
+                if ident not in [i for i, _ in item.agencies]:
+                    item.agencies.append((ident, name))
+            if resolved and item.lead_agency is None and (first_leads or lead_named):
+                item.lead_agency = resolved[0]
+            if _FIRST_LEADS in _simplified(rest) and _SAME_BELOW not in _simplified(rest):
+                first_leads = False
     return unknown

@@ -36,14 +36,26 @@ def _pattern(label: str, language: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w\-]){body}(?:s|es)?(?![\w\-])", re.IGNORECASE)
 
 
+def _script_view(text: str, language: str) -> str:
+    """Chinese text in simplified characters, offset for offset, as the labels are written."""
+    if language != "zh":
+        return text
+    from policygraph.parse_zh import simplified
+
+    return simplified(text)
+
+
 def find_labels(text: str, concepts: tuple[Concept, ...], language: str) -> list[LabelMatch]:
     """Non-overlapping label matches in ``text``, in text order (longest match wins overlaps)."""
     candidates = []
+    view = _script_view(text, language)
     for concept in concepts:
         for label in concept.labels.get(language, ()):
-            for m in _pattern(label, language).finditer(text):
+            for m in _pattern(label, language).finditer(view):
                 candidates.append(
-                    LabelMatch(concept, label, language, m.start(), m.end(), m.group())
+                    LabelMatch(
+                        concept, label, language, m.start(), m.end(), text[m.start() : m.end()]
+                    )
                 )
     chosen: list[LabelMatch] = []
     for match in sorted(candidates, key=lambda c: (-(c.end - c.start), c.start, c.concept.iri)):

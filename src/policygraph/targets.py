@@ -30,7 +30,8 @@ _LEADING = {
         r"^(?:(?:到|至|于)?\d{4}年(?:底|末|前)?[，,]?|其中|并|使|力争|实现|确保|全面|基本)+"
     ),
     "en": re.compile(
-        r"^(?:(?:by|in|until)\s+(?:the\s+end\s+of\s+)?\d{4},?\s*|and\s+|while\s+|with\s+|of\s+which\s+)+",
+        r"^(?:(?:by|in|until)\s+(?:the\s+end\s+of\s+)?\d{4},?\s*"
+        r"|and\s+|while\s+|with\s+|of\s+which\s+|the\s+)+",
         re.IGNORECASE,
     ),
 }
@@ -128,75 +129,149 @@ def _split_values(
     return found
 
 
-def _distribute(indicator: str, count: int, language: str) -> list[str]:
-    """Expand "花生种植、收获机械化率" into one indicator per listed element."""
-    parts = [p for p in re.split(_LIST_SEPARATOR[language], indicator) if p.strip()]
+Bounds = tuple[int, int]  # start and end of a piece of a clause
+
+
+def _tokens(clause: str, part: Bounds, language: str) -> list[Bounds]:
+    """The characters (Chinese) or words (English) of a part of a clause."""
+    unit = r"\S" if language == "zh" else r"\S+"
+    return [
+        (part[0] + m.start(), part[0] + m.end()) for m in re.finditer(unit, clause[slice(*part)])
+    ]
+
+
+def _distribute(clause: str, indicator: Bounds, count: int, language: str) -> list[list[Bounds]]:
+    """Expand "花生种植、收获机械化率" into one indicator per listed element.
+
+    The listed elements share what stands before the first (花生) and after the last
+    (机械化率). Each element is as wide as the middle ones of a longer list, or, of two,
+    as a two-character word (Chinese) or one word (English): "rates of peanut planting
+    and harvesting" gives "rates of peanut planting" and "rates of peanut harvesting".
+    Each indicator is returned as the pieces of ``clause`` it is made of (shared head,
+    element, shared tail), so that it can be cut from the text as published.
+    """
+    start, end = indicator
+    cuts = [
+        start,
+        *(
+            p
+            for m in re.finditer(_LIST_SEPARATOR[language], clause[start:end])
+            for p in (start + m.start(), start + m.end())
+        ),
+        end,
+    ]
+    parts = [
+        _strip(clause, (a, b))
+        for a, b in zip(cuts[::2], cuts[1::2], strict=True)
+        if clause[a:b].strip()
+    ]
     if len(parts) != count or count < 2:
-        return [indicator] * count
-    if language == "en":
-        return [p.strip() for p in parts]
-    width = min(len(p) for p in parts[1:-1]) if count > 2 else min(2, len(parts[-1]))
-    head = parts[0][:-width] if len(parts[0]) > width else ""
-    tail = parts[-1][width:]
-    middles = [parts[0][len(head) :], *parts[1:-1], parts[-1][:width]]
-    return [f"{head}{element}{tail}" for element in middles]
+        return [[indicator]] * count
+    tokens = [_tokens(clause, part, language) for part in parts]
+    default = 2 if language == "zh" else 1
+    width = min(len(t) for t in tokens[1:-1]) if count > 2 else min(default, len(tokens[-1]))
+    first, last = tokens[0], tokens[-1]
+    split = max(len(first) - width, 0)
+    head_end = first[split][0] if split else first[0][0]
+    middles = [(head_end, first[-1][1]), *parts[1:-1], (last[0][0], last[width - 1][1])]
+    head, tail = (first[0][0], head_end), (last[width - 1][1], parts[-1][1])
+    return [[head, element, tail] for element in middles]
 
 
-def _indicator(clause: str, end: int, language: str) -> str:
-    text = clause[:end].strip()
+def _strip(text: str, bounds: Bounds, chars: str | None = None) -> Bounds:
+    """``bounds`` narrowed past leading and trailing ``chars`` (whitespace by default)."""
+    start, end = bounds
+    piece = text[start:end]
+    stripped = piece.lstrip(chars)
+    start += len(piece) - len(stripped)
+    return start, start + len(stripped.rstrip(chars))
+
+
+def _indicator(clause: str, end: int, language: str) -> Bounds:
+    """Where the indicator stands in ``clause`` before ``end``: no year phrase, no connectives."""
+    bounds = _strip(clause, (0, end))
     previous = None
-    while previous != text:
-        previous = text
-        text = _LEADING[language].sub("", text).strip()
-        text = _TRAILING[language].sub("", text).strip()
-    return text.strip(" ，,、")
+    while previous != bounds:
+        previous = bounds
+        start, stop = bounds
+        if m := _LEADING[language].match(clause[start:stop]):
+            start += m.end()
+        if m := _TRAILING[language].search(clause, start, stop):
+            stop = m.start()
+        bounds = _strip(clause, (start, max(start, stop)))
+    return _strip(clause, bounds, " ，,、")
+
+
+def _script_view(text: str, language: str) -> str:
+    """Chinese text in simplified characters (offset for offset), as the labels are written."""
+    if language != "zh":
+        return text
+    from policygraph.parse_zh import simplified
+
+    return simplified(text)
+
+
+def _comparison(match: re.Match[str], language: str) -> str:
+    """The comparison a match states: the last word before the number, unless one follows it."""
+    _, before, after_labels, _ = _patterns(language)
+    # In a chain ("reach about", "stabilise at around") the last word qualifies.
+    words = re.findall(_alternation(before), match.group("cmp"), re.IGNORECASE)
+    comparison = _lookup(words[-1], comparisons(), language)
+    if match.group("after"):
+        comparison = after_labels.get(match.group("after").strip(), comparison)
+    return comparison
+
+
+def _clause_targets(original: str, clause: str, offset: int, language: str) -> list[Target]:
+    """The targets of one clause, found in its matching view ``clause``, named from ``original``.
+
+    ``offset`` is where the clause starts in the source file.
+    """
+    pattern, _, _, unit_labels = _patterns(language)
+    targets: list[Target] = []
+    for m in pattern.finditer(clause):
+        values = _split_values(m.group("values"), unit_labels, language)
+        if not values or all(unit is None for _, unit in values):
+            continue
+        comparison = _comparison(m, language)
+        indicator = _indicator(clause, m.start(), language)
+        end = offset + m.end()
+        if indicator[0] == indicator[1]:  # a count: "推出100项具有较大知名度的体育精品赛事"
+            indicator = _strip(clause, (m.end(), len(clause)), " ，,。")
+            end = offset + len(clause.rstrip())
+        separator = _LIST_SEPARATOR[language]
+        # "分别达到65%和55%", "reach 65% and 55% respectively": one value per element.
+        if any(w in clause for w in _EACH[language]) and len(values) > 1:
+            pieces = _distribute(clause, indicator, len(values), language)
+        elif any(w in clause[: m.start() + 1] for w in _BOTH[language]):
+            listed = len(re.split(separator, clause[indicator[0] : indicator[1]]))
+            pieces = _distribute(clause, indicator, listed, language)
+            values = values * len(pieces) if len(values) == 1 else values
+        else:
+            pieces = [[indicator]] * len(values)
+        last_unit = next((u for _, u in reversed(values) if u), None)
+        start = offset + len(clause) - len(clause.lstrip())
+        for segments, (number, unit) in zip(pieces, values, strict=False):
+            name = "".join(original[a:b] for a, b in segments) or original.strip()
+            targets.append(Target(name, comparison, number, unit or last_unit or "", start, end))
+    return targets
 
 
 def find_targets(span: Span, language: str) -> list[Target]:
-    """Every quantified target in the sentence ``span``, with offsets into the source."""
-    pattern, _, after_labels, unit_labels = _patterns(language)
+    """Every quantified target in the sentence ``span``, with offsets into the source.
+
+    Chinese text is matched in simplified characters, so a document in traditional
+    characters states the same targets; indicators are cut from the text as published.
+    """
     text = span.text
+    view = _script_view(text, language)
     targets: list[Target] = []
-    for c_start, c_end in _clauses(text):
-        clause = text[c_start:c_end]
-        for m in pattern.finditer(clause):
-            values = _split_values(m.group("values"), unit_labels, language)
-            if not values or all(unit is None for _, unit in values):
-                continue
-            # In a chain ("reach about", "stabilise at around") the last word qualifies.
-            words_found = re.findall(_alternation(_patterns(language)[1]), m.group("cmp"), re.I)
-            comparison = _lookup(words_found[-1], comparisons(), language)
-            if m.group("after"):
-                comparison = after_labels.get(m.group("after").strip(), comparison)
-            indicator = _indicator(clause, m.start(), language)
-            end = span.start + c_start + m.end()
-            if not indicator:  # a count: "推出100项具有较大知名度的体育精品赛事"
-                indicator = clause[m.end() :].strip(" ，,。")
-                end = span.start + c_start + len(clause.rstrip())
-            words = clause[: m.start()] + m.group("cmp")
-            if any(w in words for w in _EACH[language]) and len(values) > 1:
-                indicators = _distribute(indicator, len(values), language)
-            elif any(w in clause[: m.start() + 1] for w in _BOTH[language]):
-                indicators = _distribute(
-                    indicator, len(re.split(_LIST_SEPARATOR[language], indicator)), language
-                )
-                values = values * len(indicators) if len(values) == 1 else values
-            else:
-                indicators = [indicator] * len(values)
-            last_unit = next((u for _, u in reversed(values) if u), None)
-            lead = len(clause) - len(clause.lstrip())
-            start = span.start + c_start + lead
-            for name, (number, unit) in zip(indicators, values, strict=False):
-                targets.append(
-                    Target(
-                        name or clause.strip(),
-                        comparison,
-                        number,
-                        unit or last_unit or "",
-                        start,
-                        end,
-                    )
-                )
+    for c_start, c_end in _clauses(view):
+        targets.extend(
+            _clause_targets(
+                text[c_start:c_end], view[c_start:c_end], span.start + c_start, language
+            )
+        )
     return targets
 
 
