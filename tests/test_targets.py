@@ -303,3 +303,20 @@ def test_traditional_characters_state_the_same_targets(tmp_path: Path) -> None:
         (year, to_traditional(indicator), comparison, Decimal(value), unit, to_traditional(clause))
         for year, indicator, comparison, value, unit, clause in AGRI_TARGETS
     )
+
+
+def test_two_targets_in_one_english_clause_keep_their_own_indicators() -> None:
+    """The second target's indicator starts after the first target, and "reach" is not "each"."""
+    from policygraph.model import Span
+    from policygraph.targets import find_targets
+
+    text = (
+        "By 2020, the coverage of centralized water supply in rural areas will reach 85 percent "
+        "and the tap water penetration rate will reach 83 percent."
+    )
+    found = find_targets(Span(0, len(text), 1, 1, text), "en")
+    assert [(t.indicator, str(t.value)) for t in found] == [
+        ("coverage of centralized water supply in rural areas", "85"),
+        ("tap water penetration rate", "83"),
+    ]
+    assert text[found[1].start : found[1].end].startswith("and the tap water")

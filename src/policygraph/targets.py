@@ -187,9 +187,13 @@ def _strip(text: str, bounds: Bounds, chars: str | None = None) -> Bounds:
     return start, start + len(stripped.rstrip(chars))
 
 
-def _indicator(clause: str, end: int, language: str) -> Bounds:
-    """Where the indicator stands in ``clause`` before ``end``: no year phrase, no connectives."""
-    bounds = _strip(clause, (0, end))
+def _indicator(clause: str, end: int, language: str, begin: int = 0) -> Bounds:
+    """Where the indicator stands in ``clause`` between ``begin`` and ``end``.
+
+    Without the year phrase and connectives; ``begin`` is the end of the previous target
+    in the same clause ("… will reach 85 percent and the tap water rate will reach …").
+    """
+    bounds = _strip(clause, (begin, end))
     previous = None
     while previous != bounds:
         previous = bounds
@@ -229,32 +233,42 @@ def _clause_targets(original: str, clause: str, offset: int, language: str) -> l
     """
     pattern, _, _, unit_labels = _patterns(language)
     targets: list[Target] = []
+    previous_end = 0
     for m in pattern.finditer(clause):
         values = _split_values(m.group("values"), unit_labels, language)
         if not values or all(unit is None for _, unit in values):
             continue
         comparison = _comparison(m, language)
-        indicator = _indicator(clause, m.start(), language)
+        indicator = _indicator(clause, m.start(), language, previous_end)
+        region_start = _strip(clause, (previous_end, m.start()))[0]
+        previous_end = m.end()
         end = offset + m.end()
         if indicator[0] == indicator[1]:  # a count: "推出100项具有较大知名度的体育精品赛事"
             indicator = _strip(clause, (m.end(), len(clause)), " ，,。")
             end = offset + len(clause.rstrip())
         separator = _LIST_SEPARATOR[language]
         # "分别达到65%和55%", "reach 65% and 55% respectively": one value per element.
-        if any(w in clause for w in _EACH[language]) and len(values) > 1:
+        if _says(clause, _EACH[language], language) and len(values) > 1:
             pieces = _distribute(clause, indicator, len(values), language)
-        elif any(w in clause[: m.start() + 1] for w in _BOTH[language]):
+        elif _says(clause[: m.start() + 1], _BOTH[language], language):
             listed = len(re.split(separator, clause[indicator[0] : indicator[1]]))
             pieces = _distribute(clause, indicator, listed, language)
             values = values * len(pieces) if len(values) == 1 else values
         else:
             pieces = [[indicator]] * len(values)
         last_unit = next((u for _, u in reversed(values) if u), None)
-        start = offset + len(clause) - len(clause.lstrip())
+        start = offset + region_start
         for segments, (number, unit) in zip(pieces, values, strict=False):
             name = "".join(original[a:b] for a, b in segments) or original.strip()
             targets.append(Target(name, comparison, number, unit or last_unit or "", start, end))
     return targets
+
+
+def _says(text: str, words: tuple[str, ...], language: str) -> bool:
+    """Whether ``text`` contains one of ``words`` (as a whole word in English: not "reach")."""
+    if language == "zh":
+        return any(word in text for word in words)
+    return any(re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE) for word in words)
 
 
 def find_targets(span: Span, language: str) -> list[Target]:
