@@ -18,7 +18,7 @@ from pathlib import Path
 import html5lib
 import pyoxigraph as ox
 import pytest
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
 from policygraph import html
@@ -442,25 +442,6 @@ def test_long_lists_of_links_are_cut_and_say_so(monkeypatch: pytest.MonkeyPatch)
     page = parse_page(html.resource_page(store, theme.value, base))
     assert len(page.hrefs("incoming")) == 2
     assert "The first 2 of 3" in page.text
-
-
-def test_datatypes_the_store_normalises_are_restored() -> None:
-    """Descriptions keep the build's xsd:nonNegativeInteger, whatever the store keeps."""
-    store = ox.Store()
-    span = ox.NamedNode("https://example.org/data/span")
-    oa_start = ox.NamedNode("http://www.w3.org/ns/oa#start")
-    typed = ox.Literal(
-        "5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#nonNegativeInteger")
-    )
-    store.add(ox.Quad(span, oa_start, typed))
-    (triple,) = html.resource_triples(store, span.value)
-    assert triple.object == typed
-    turtle = Graph().parse(data=html.resource_turtle([triple]).decode(), format="turtle")
-    assert (
-        URIRef(span.value),
-        URIRef(oa_start.value),
-        Literal("5", datatype=XSD.nonNegativeInteger),
-    ) in turtle
 
 
 def test_server_store_and_site_index_render_the_same_page(

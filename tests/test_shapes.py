@@ -330,6 +330,96 @@ def _span(g: Graph) -> URIRef:
     return span(g, item(g, 5))
 
 
+SDG = Namespace("http://metadata.un.org/sdg/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+THEME_MAPPING_PATH = (
+    "(skos:exactMatch|skos:closeMatch|skos:broadMatch|skos:narrowMatch|skos:relatedMatch)"
+)
+
+
+def _innovation_measure(g: Graph) -> URIRef:
+    """Item 14, "Vitalize innovation of quality": linked to SDG target 9.5."""
+    return item(g, 14)
+
+
+def _sdg_record(g: Graph) -> URIRef:
+    return URIRef(f"{item(g, 14)}/sdg/9.5")
+
+
+SDG_DEFECTS = [
+    Defect("theme mapped to an unknown SDG target", "ThemeMappingTarget",
+           "shipped in vocab/sdg.ttl", THEME_MAPPING_PATH,
+           lambda g: _added(g, URIRef("https://w3id.org/policygraph/theme/innovation"),
+                            SKOS.closeMatch, SDG["9.99"])),
+    Defect("derived target that is a goal", "DerivedSdgTarget", "target shipped",
+           "pg:derivedSdgTarget", _on(_innovation_measure, _set(PG.derivedSdgTarget, SDG["9"]))),
+    Defect("derived goal that is a target", "DerivedSdgGoal", "goal shipped", "pg:derivedSdgGoal",
+           _on(_innovation_measure, _add(PG.derivedSdgGoal, SDG["9.5"]))),
+    Defect("derived link without record", "DerivedSdgRecorded", "needs its record", None,
+           _on(_innovation_measure, _drop(PG.sdgLink))),
+    Defect("record whose measure does not state the link", "SdgLinkShape", "must state the link",
+           "pg:linkedSdg", _on(_sdg_record, lambda g, node: g.remove(
+               (item(g, 14), PG.derivedSdgTarget, None)))),
+    Defect("record of no measure", "SdgLinkMeasure", "exactly one measure", "^pg:sdgLink",
+           _on(_sdg_record, lambda g, node: g.remove((None, PG.sdgLink, node)))),
+    Defect("record without goal or target", "SdgLinkSdg", "exactly one goal or target",
+           "pg:linkedSdg", _on(_sdg_record, _drop(PG.linkedSdg))),
+    Defect("record without theme", "SdgLinkTheme", "theme it rests on", "pg:viaTheme",
+           _on(_sdg_record, _drop(PG.viaTheme))),
+    Defect("record resting on a relatedMatch", "SdgLinkPredicate", "too weak",
+           "pg:mappingPredicate", _on(_sdg_record, _set(PG.mappingPredicate, SKOS.relatedMatch))),
+    Defect("record with confidence above 1", "SdgLinkConfidence", "from 0 to 1", "pg:confidence",
+           _on(_sdg_record, _set(PG.confidence, Literal("1.5", datatype=XSD.decimal)))),
+    Defect("record without mapping set", "SdgLinkSource", "mapping set", "prov:wasDerivedFrom",
+           _on(_sdg_record, _drop(PROV.wasDerivedFrom))),
+    Defect("record without method", "SdgLinkMethod", "derivation method", "pg:derivation",
+           _on(_sdg_record, _drop(PG.derivation))),
+]  # fmt: skip
+
+
+def _added(g: Graph, node: URIRef, predicate: URIRef, value: object) -> URIRef:
+    g.add((node, predicate, value))  # type: ignore[arg-type]
+    return node
+
+
+def _similarity_record(g: Graph) -> URIRef:
+    """A complete similarity link from item 4 to item 5, added: the bundled build has none."""
+    source, target = item(g, 4), item(g, 5)
+    record = URIRef(f"{source}/similar/defect")
+    g.add((source, PG.similarity, record))
+    g.add((source, PG.similarTo, target))
+    g.add((record, RDF.type, PG.SimilarityLink))
+    g.add((record, PG.similarMeasure, target))
+    g.add((record, PG.method, PG.ThemeAndTextSimilarity))
+    g.add((record, PG.score, Literal("0.5", datatype=XSD.decimal)))
+    return record
+
+
+def _unnamed_cited_document(g: Graph) -> URIRef:
+    node = URIRef(str(the_policy(g)).rsplit("/policy/", 1)[0] + "/cited/guofa-2017-5")
+    g.add((the_policy(g), ELI.cites, node))
+    g.add((node, RDF.type, PG.CitedDocument))
+    return node
+
+
+# Links between documents (shapes/links-doc-shapes.ttl).
+DOC_LINK_DEFECTS = [
+    Defect("similarity score above 1", "SimilarityScore", "from 0 to 1", "pg:score",
+           _on(_similarity_record, _set(PG.score, Literal("1.5", datatype=XSD.decimal)))),
+    Defect("similarity score as a float", "SimilarityScore", "xsd:decimal", "pg:score",
+           _on(_similarity_record, _set(PG.score, Literal(0.5)))),
+    Defect("similarity link without its measure", "SimilarityTarget", "exactly one other measure",
+           "pg:similarMeasure", _on(_similarity_record, _drop(PG.similarMeasure))),
+    Defect("similarity link of no measure", "SimilarityOwner", "record of exactly one measure",
+           "^pg:similarity",
+           _on(_similarity_record, lambda g, node: g.remove((None, PG.similarity, node)))),
+    Defect("similarity link with an unknown method", "SimilarityMethod", "pg:SimilarityMethod",
+           "pg:method", _on(_similarity_record, _set(PG.method, PG.GuessWork))),
+    Defect("cited document without title or number", "CitedDocumentNamed",
+           "title or the document number", None, _unnamed_cited_document),
+]  # fmt: skip
+
+
 DEFECTS = [
     # A policy without title, date or issuer; a date that is not an xsd:date.
     Defect("policy without title", "PolicyTitle", "title", "dcterms:title",
@@ -479,6 +569,9 @@ DEFECTS = [
            _on(_repair, _drop(PG.sourceText))),
     Defect("repair attached to nothing", "RepairOwner", "attached", "^pg:repair",
            _on(_repair, lambda g, node: g.remove((None, PG.repair, node)))),
+    # Links to the Sustainable Development Goals (shapes/links-shapes.ttl).
+    *SDG_DEFECTS,
+    *DOC_LINK_DEFECTS,
 ]  # fmt: skip
 
 

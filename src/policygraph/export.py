@@ -101,7 +101,11 @@ def used_prefixes(prefixes: dict[str, str], iris: set[str]) -> dict[str, str]:
         if name not in prefixes and namespace not in prefixes.values():
             prefixes[name] = namespace
     namespaces = {namespace for namespace in prefixes.values() if namespace}
-    used = {ns for iri in iris for ns in namespaces if iri.startswith(ns)}
+    used = set()
+    for iri in iris:  # the longest namespace an IRI starts with is the one written
+        matching = [ns for ns in namespaces if iri.startswith(ns)]
+        if matching:
+            used.add(max(matching, key=len))
     return {name: ns for name, ns in sorted(prefixes.items()) if ns in used}
 
 

@@ -30,7 +30,7 @@ from policygraph.model import (
     Span,
     Text,
 )
-from policygraph.vocab import organizations
+from policygraph.vocab import organization_identifiers, organizations
 
 PG = Namespace(ONTOLOGY)
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
@@ -55,6 +55,8 @@ PREFIXES = {
     "pk": "https://w3id.org/policygraph/provision-kind/",
     "uom": "https://w3id.org/policygraph/unit/",
     "cmp": "https://w3id.org/policygraph/comparison/",
+    "sdg": "http://metadata.un.org/sdg/",
+    "sdgo": "http://metadata.un.org/sdg/ontology#",
 }
 
 _RULES = {"split-word": PG.SplitWordRule, "dash": PG.DashRule, "whitespace": PG.WhitespaceRule}
@@ -208,6 +210,8 @@ class _Mapper:
             self.add(node, (SKOS.prefLabel, Literal(labels[0], lang=lang)))
             for alt in labels[1:]:
                 self.add(node, (SKOS.altLabel, Literal(alt, lang=lang)))
+        for other in organization_identifiers().get(org_id, ()):  # verified, with sources
+            self.add(node, (SCHEMA.sameAs, URIRef(other)))
 
     def block(
         self, node: URIRef, rdf_type: URIRef, label: str, text: Text | None, span: Span

@@ -170,65 +170,11 @@ def resource_triples(store: QuadSource, iri: str) -> list[ox.Triple]:
     """The description of a resource: every triple with it as subject, in any graph.
 
     The build has no blank nodes, so this is the resource's concise bounded
-    description. Datatypes the store normalised are restored (see
-    :func:`restore_datatypes`).
+    description. The build writes literals in canonical form, so the store returns
+    them exactly as the dumps have them.
     """
     node = ox.NamedNode(iri)
-    triples = (_triple(q) for q in store.quads_for_pattern(node, None, None, None))
-    return _sorted(restore_datatypes(triples))
-
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
-_INTEGER_TYPES = {
-    XSD + name
-    for name in (
-        *("nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger"),
-        *("long", "int", "short", "byte"),
-        *("unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"),
-    )
-}
-
-
-@cache
-def declared_datatypes() -> dict[str, str]:
-    """Property → the integer-derived datatype the vocabulary declares for its values.
-
-    Read from the ontology's ``rdfs:range`` and the JSON-LD context's ``@type``.
-    """
-    declared: dict[str, str] = {}
-    for term in context().values():
-        if isinstance(term, dict) and isinstance(term.get("@id"), str):
-            datatype = expand(term.get("@type", ""))
-            if datatype in _INTEGER_TYPES:
-                declared[expand(term["@id"])] = datatype
-    declared.update((p, r) for p, r in ontology().ranges.items() if r in _INTEGER_TYPES)
-    return declared
-
-
-def restore_datatypes(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """Give back the datatypes that pyoxigraph's store normalises away.
-
-    The store keeps ``"5"^^xsd:nonNegativeInteger`` as ``"5"^^xsd:integer`` (Oxigraph
-    normalises literals on load: oxigraph/oxigraph#526), so what a page or a
-    description reads from it would differ from the build's dumps. Where the vocabulary
-    declares an integer-derived datatype for a property and the store returns a plain
-    ``xsd:integer``, the declared datatype is restored; the shapes guarantee the build
-    used it.
-    """
-    declared = declared_datatypes()
-    restored = []
-    for t in triples:
-        wanted = declared.get(t.predicate.value)
-        if (
-            wanted
-            and isinstance(t.object, ox.Literal)
-            and t.object.datatype.value == XSD + "integer"
-        ):
-            t = ox.Triple(
-                t.subject, t.predicate, ox.Literal(t.object.value, datatype=ox.NamedNode(wanted))
-            )
-        restored.append(t)
-    return restored
+    return _sorted(_triple(q) for q in store.quads_for_pattern(node, None, None, None))
 
 
 @cache
@@ -260,7 +206,7 @@ def expand(name: str) -> str:
 
 def resource_turtle(triples: list[ox.Triple]) -> bytes:
     """Turtle for a description, with the context's prefixes that it uses."""
-    triples = restore_datatypes(triples)
+    triples = list(triples)
     used = {
         name: ns
         for name, ns in prefixes().items()
@@ -306,7 +252,7 @@ def resource_jsonld(triples: list[ox.Triple]) -> dict[str, Any]:
     from rdflib.plugins.serializers.jsonld import from_rdf
 
     graph = Graph()
-    for t in restore_datatypes(triples):
+    for t in triples:
         graph.add((_rdflib_term(t.subject), _rdflib_term(t.predicate), _rdflib_term(t.object)))
     document = from_rdf(graph, _rdflib_context(), auto_compact=True)
     document["@context"] = context()
@@ -693,6 +639,47 @@ def _themes(view: View, iri: str) -> list[dict[str, Any]]:
     return [{"link": link, "matched": sorted(set(evidence.get(link.iri, [])))} for link in links]
 
 
+def _citations(view: View, iri: str) -> dict[str, Any] | None:
+    """What a policy or part cites (marking documents not in the build), and who cites it."""
+    cites = [
+        {
+            "link": view.link(target.value),
+            "number": view.text(target.value, PG + "documentNumber"),
+            "missing": PG + "CitedDocument" in view.types(target.value),
+        }
+        for target in view.objects(iri, ELI + "cites")
+        if isinstance(target, ox.NamedNode)
+    ]
+    cited_by = [
+        view.link(s) for s in view.subjects(ELI + "cites", iri) if PG + "Policy" in view.types(s)
+    ]
+    if not cites and not cited_by:
+        return None
+    cites.sort(key=lambda row: (row["missing"], row["link"].label, row["link"].iri))
+    return {"cites": cites, "cited_by": sorted(cited_by, key=lambda link: link.label)}
+
+
+def _similar(view: View, iri: str) -> list[dict[str, Any]]:
+    """A measure's similar measures elsewhere, closest first, with score and shared themes."""
+    rows = []
+    for record in view.objects(iri, PG + "similarity"):
+        other = view.first(record.value, PG + "similarMeasure")
+        if not isinstance(other, ox.NamedNode):
+            continue
+        policy = view.first(other.value, PG + "inPolicy")
+        themes = [view.link(t.value) for t in view.objects(record.value, PG + "sharedTheme")]
+        rows.append(
+            {
+                "link": view.link(other.value),
+                "policy": view.link(policy.value) if policy is not None else None,
+                "score": view.text(record.value, PG + "score") or "0",
+                "record": view.link(record.value),
+                "themes": sorted(themes, key=lambda link: link.label.lower()),
+            }
+        )
+    return sorted(rows, key=lambda row: (-float(row["score"]), row["link"].iri))
+
+
 def schema_org(view: View, iri: str, triples: list[ox.Triple]) -> dict[str, Any] | None:
     """The resource in schema.org terms, as the ontology aligns its classes and properties.
 
@@ -761,6 +748,8 @@ def resource_page(store: QuadSource, iri: str, base: str, *, static: bool = Fals
         breadcrumbs=[view.link(a) for a in view.ancestors(iri)],
         parts=[view.link(p) for p in view.parts(iri)],
         themes=_themes(view, iri),
+        citations=_citations(view, iri),
+        similar=_similar(view, iri),
         objectives=_objectives(view, iri),
         span=_span(view, iri),
         repairs=_repairs(view, iri),

@@ -19,9 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policygraph.errors import InputError, NonConformanceError, PolicyGraphError
 from policygraph.resources import data_dir
+
+if TYPE_CHECKING:
+    from policygraph.links import LinkSummary
+    from policygraph.sdg import LinkCounts
 
 DUMP_STEM = "policygraph"
 DESCRIPTION_FILE = "void.ttl"
@@ -53,6 +58,8 @@ class BuildResult:
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    links: LinkSummary | None = None  # citations and similar measures between documents
+    sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
 
 
 def build_time() -> dt.datetime:
@@ -166,11 +173,14 @@ def build(
     from policygraph.agencies import assign_agencies
     from policygraph.classify import classify
     from policygraph.describe import describe
+    from policygraph.entailment import ENTAILED_FILE, entailed_triples
     from policygraph.graph import PREFIXES, document_graph
     from policygraph.iris import Iris
+    from policygraph.links import link_documents
     from policygraph.objectives import extract_objectives
     from policygraph.parse import parse_file
-    from policygraph.shacl import ValidationReport, validate_graph, vocabulary_graph
+    from policygraph.sdg import LinkCounts, add_sdg_links
+    from policygraph.shacl import ValidationReport, ontology_graph, validate_graph, vocabulary_graph
     from policygraph.themes import assign_themes
 
     say = progress or (lambda message: None)
@@ -183,6 +193,7 @@ def build(
     named = []
     seen: dict[str, Path] = {}
     report = ValidationReport(True)
+    sdg_counts = LinkCounts()
     for number, source in enumerate(sources, start=1):
         say(f"[{number}/{len(sources)}] {source.name}")
         with timer.stage("parse"):
@@ -209,6 +220,8 @@ def build(
             )
         with timer.stage("graph"):
             graph = document_graph(document, iris, built_at)
+        with timer.stage("sdg"):
+            sdg_counts.extend(add_sdg_links(graph))
         with timer.stage("validate"):
             report.extend(validate_graph(graph))
         named.append((iris.graph(document.doc_id), graph))
@@ -226,6 +239,13 @@ def build(
                 repairs=len({r for t in _texts(document) for r in t.repairs}),
             )
         )
+    # Links need every document: they are made once all are mapped, in a graph of their own.
+    with timer.stage("links"):
+        links, result.links = link_documents([graph for _, graph in named], iris)
+    if len(links):
+        with timer.stage("validate"):
+            report.extend(validate_graph(links))
+        named.append((iris.graph("links"), links))
     if not report.conforms:
         raise NonConformanceError(
             "the graph does not conform to the shapes; nothing was published", report.text()
@@ -241,6 +261,10 @@ def build(
         export.write_trig(named, stem.with_suffix(".trig"), PREFIXES)
         export.write_nquads(named, stem.with_suffix(".nq"))
         dumps = sorted(staging.glob(f"{DUMP_STEM}.*"))
+        with timer.stage("entailment"):
+            entailed = entailed_triples(data, ontology_graph())
+            export.write_ntriples(entailed, staging / ENTAILED_FILE)
+        dumps.append(staging / ENTAILED_FILE)
         examples = [d.iri for d in result.documents[:3]]
         description = describe(data, iris, dumps, built_at, examples, len(result.documents))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
@@ -249,6 +273,7 @@ def build(
         result.files = sorted(p.name for p in staging.iterdir())  # type: ignore[misc]
     result.files = [Path(out) / name for name in result.files]  # type: ignore[operator]
     result.timings = timer.timings
+    result.sdg_links = sdg_counts
     return result
 
 

@@ -131,9 +131,12 @@ def ontology_graph() -> Graph:
 @cache
 def vocabulary_graph() -> Graph:
     """The published vocabularies that data refers to (themes, provision kinds)."""
+    from policygraph.sdg import mapping_graph  # the theme-SDG table, turned into RDF
+
     graph = Graph()
     for path in vocab_graph_files():
         graph.parse(path, format="turtle")
+    graph += mapping_graph()
     return graph
 
 

@@ -103,7 +103,25 @@ def organizations() -> tuple[Concept, ...]:
     )
 
 
+@cache
+def organization_identifiers() -> dict[str, tuple[str, ...]]:
+    """Identifiers other datasets give known organisations (schema:sameAs), by relative id.
+
+    Only those ``vocab/organizations.ttl`` states, each with its source named there.
+    """
+    from rdflib import Graph, URIRef
+
+    graph = Graph().parse(
+        data_dir("vocab") / ORG_FILE, format="turtle", publicID=_ORG_PLACEHOLDER_BASE
+    )
+    same_as = URIRef("http://schema.org/sameAs")
+    found: dict[str, list[str]] = {}
+    for org, other in sorted(graph.subject_objects(same_as)):
+        found.setdefault(str(org)[len(_ORG_PLACEHOLDER_BASE) :], []).append(str(other))
+    return {org: tuple(iris) for org, iris in found.items()}
+
+
 def vocab_graph_files() -> list[Path]:
     """The vocabulary files that are published with the data (organisations are resolved apart)."""
-    names = ("themes.ttl", "provision-kinds.ttl", "units.ttl", "comparisons.ttl")
+    names = ("themes.ttl", "provision-kinds.ttl", "units.ttl", "comparisons.ttl", "sdg.ttl")
     return [data_dir("vocab") / name for name in names]
