@@ -67,6 +67,8 @@ PARAM_CASES: list[tuple[str, dict[str, str]]] = [
     ("theme-lookup", {"label": "Brands"}),
     ("cites", {"policy": POLICY_ID}),
     ("similar-measures", {"policy": POLICY_ID, "item": "4"}),
+    ("targets-by-year", {"year": "2025"}),
+    ("agency-measures", {"agency": "财政部"}),
 ]
 CASES = [(name, {}) for name in sorted(catalogue())] + PARAM_CASES
 
