@@ -44,11 +44,16 @@ def load_build(data: Path) -> Any:
 
 
 def read_base(data: Path, store: Any) -> str:
-    """The build's base IRI, from ``void:uriSpace`` in its ``void.ttl``."""
+    """The build's base IRI, from ``void:uriSpace`` in its ``void.ttl``.
+
+    Only the description's own statement counts (it is loaded into the default graph):
+    vocabularies in the data may describe other datasets' URI spaces.
+    """
     import pyoxigraph as ox
 
+    uri_space = ox.NamedNode(VOID_URI_SPACE)
     spaces = {
-        q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(VOID_URI_SPACE), None)
+        q.object.value for q in store.quads_for_pattern(None, uri_space, None, ox.DefaultGraph())
     }
     if len(spaces) != 1:
         found = "no void:uriSpace" if not spaces else f"{len(spaces)} void:uriSpace values"
