@@ -141,7 +141,13 @@ def describe(
     g.add((dataset, DCTERMS.description, Literal(description, lang="en")))
     g.add((dataset, DCTERMS.license, LICENSE))
     g.add((dataset, DCTERMS.issued, Literal(issued.date().isoformat(), datatype=XSD.date)))
-    g.add((dataset, DCTERMS.modified, Literal(xsd_datetime(issued), datatype=XSD.dateTime)))
+    g.add(
+        (
+            dataset,
+            DCTERMS.modified,
+            Literal(xsd_datetime(issued), datatype=XSD.dateTime, normalize=False),
+        )
+    )
     g.add((dataset, DCTERMS.creator, Literal(f"policygraph {__version__}")))
     g.add((dataset, VOID.uriSpace, Literal(iris.base)))
     for example in examples:

@@ -66,7 +66,10 @@ _LABEL_LENGTH = 80
 
 
 def xsd_datetime(moment: dt.datetime) -> str:
-    """A UTC time in the canonical xsd:dateTime form ("…Z"), which every store keeps as is."""
+    """A UTC time in the canonical xsd:dateTime form ("…Z"), which every store keeps as is.
+
+    Make the literal with ``normalize=False``: rdflib would rewrite "Z" as "+00:00".
+    """
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -151,14 +154,20 @@ class _Mapper:
             (RDF.type, PROV.Activity),
             (RDFS.label, Literal(f"policygraph {__version__} build", lang="en")),
             (PROV.used, self.source),
-            (PROV.endedAtTime, Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime)),
+            (
+                PROV.endedAtTime,
+                Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime, normalize=False),
+            ),
             (PG.softwareVersion, Literal(__version__)),
         )
         self.add(
             self.policy,
             (PG.sourceText, self.source),
             (PROV.wasGeneratedBy, activity),
-            (PROV.generatedAtTime, Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime)),
+            (
+                PROV.generatedAtTime,
+                Literal(xsd_datetime(self.built_at), datatype=XSD.dateTime, normalize=False),
+            ),
         )
 
     # -- structure ----------------------------------------------------------------------
