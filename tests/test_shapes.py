@@ -420,6 +420,54 @@ DOC_LINK_DEFECTS = [
 ]  # fmt: skip
 
 
+UNIT = Namespace("https://w3id.org/policygraph/unit/")
+ORG = Namespace("http://www.w3.org/ns/org#")
+COMPARISON = Namespace("https://w3id.org/policygraph/comparison/")
+
+
+def _quantified_objective(g: Graph) -> URIRef:
+    """Turn the first objective into a well-formed quantified target, then return it."""
+    node = objective(g)
+    g.add((node, PG.indicator, Literal("supply quality", lang="en")))
+    g.add((node, PG.value, Literal("70", datatype=XSD.decimal)))
+    g.add((node, PG.unit, UNIT.percent))
+    g.add((node, PG.comparison, COMPARISON.reach))
+    return node
+
+
+def _agencies(g: Graph) -> URIRef:
+    """Give a measure two responsible agencies, the first of them leading."""
+    node = themed_measure(g)
+    first, second = sorted(g.subjects(RDF.type, ORG.Organization))[:2]
+    g.add((node, ELI.responsibility_of, first))
+    g.add((node, ELI.responsibility_of, second))
+    g.add((node, PG.leadAgency, first))
+    return node
+
+
+TARGET_AGENCY_DEFECTS = [
+    Defect("target year out of range", "TargetYearRange", "plausible year", "pg:targetYear",
+           _on(objective, _set(PG.targetYear, Literal("1066", datatype=XSD.gYear)))),
+    Defect("target value not a number", "TargetValue", "xsd:decimal", "pg:value",
+           _on(_quantified_objective, _set(PG.value, Literal("seventy")))),
+    Defect("target without indicator", "TargetIndicator", "indicator", "pg:indicator",
+           _on(_quantified_objective, _drop(PG.indicator))),
+    Defect("target unit outside the vocabulary", "TargetUnit", "unit vocabulary", "pg:unit",
+           _on(_quantified_objective, _set(PG.unit, UNIT.furlong))),
+    Defect("target without comparison", "TargetComparison", "exactly one comparison",
+           "pg:comparison", _on(_quantified_objective, _drop(PG.comparison))),
+    Defect("two lead agencies", "OneLeadAgency", "at most one lead agency", "pg:leadAgency",
+           _on(_agencies, lambda g, node: g.add(
+               (node, PG.leadAgency, sorted(g.objects(node, ELI.responsibility_of))[1])))),
+    Defect("lead agency not responsible", "LeadIsResponsible", "also be among",
+           None, _on(_agencies, lambda g, node: g.remove(
+               (node, ELI.responsibility_of, g.value(node, PG.leadAgency))))),
+    Defect("responsible agency not an organisation", "ResponsibleIsOrganisation",
+           "must be an organisation", "eli:responsibility_of",
+           _on(_agencies, _add(ELI.responsibility_of, ELSEWHERE))),
+]  # fmt: skip
+
+
 DEFECTS = [
     # A policy without title, date or issuer; a date that is not an xsd:date.
     Defect("policy without title", "PolicyTitle", "title", "dcterms:title",
@@ -572,6 +620,7 @@ DEFECTS = [
     # Links to the Sustainable Development Goals (shapes/links-shapes.ttl).
     *SDG_DEFECTS,
     *DOC_LINK_DEFECTS,
+    *TARGET_AGENCY_DEFECTS,
 ]  # fmt: skip
 
 
