@@ -110,22 +110,24 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def _merged(paths: Iterable[Path]) -> Graph:
+    """One graph of the Turtle files at ``paths``."""
+    graph = Graph()
+    for path in paths:
+        graph.parse(path, format="turtle")
+    return graph
+
+
 @cache
 def shapes_graph() -> Graph:
     """All shapes files, merged."""
-    graph = Graph()
-    for path in data_files("shapes", "*.ttl"):
-        graph.parse(path, format="turtle")
-    return graph
+    return _merged(data_files("shapes", "*.ttl"))
 
 
 @cache
 def ontology_graph() -> Graph:
     """The ontology: the class hierarchy that shapes target, and its individuals."""
-    graph = Graph()
-    for path in data_files("ontology", "*.ttl"):
-        graph.parse(path, format="turtle")
-    return graph
+    return _merged(data_files("ontology", "*.ttl"))
 
 
 @cache
@@ -133,9 +135,7 @@ def vocabulary_graph() -> Graph:
     """The published vocabularies that data refers to (themes, provision kinds)."""
     from policygraph.sdg import mapping_graph  # the theme-SDG table, turned into RDF
 
-    graph = Graph()
-    for path in vocab_graph_files():
-        graph.parse(path, format="turtle")
+    graph = _merged(vocab_graph_files())
     graph += mapping_graph()
     return graph
 
