@@ -48,3 +48,20 @@ def graph(build_dir: Path):
     from rdflib import Graph
 
     return Graph().parse(build_dir / "policygraph.ttl", format="turtle")
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """An environment with no endpoint credentials and a HOME without a .netrc.
+
+    Subprocess tests of remote endpoints pass it, so a developer's own credentials or
+    proxy settings never reach the local test servers.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("POLICYGRAPH_ENDPOINT_") and k != "NETRC"
+    }
+    env["HOME"] = str(tmp_path)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env

@@ -19,7 +19,6 @@ allows updates changes nothing.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -70,16 +69,9 @@ def loaded(
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """No credentials and no .netrc unless a test adds them."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("POLICYGRAPH_ENDPOINT_") and k != "NETRC"
-    }
-    clean["HOME"] = str(tmp_path)
-    clean["NO_PROXY"] = clean["no_proxy"] = "127.0.0.1,localhost"
-    return clean
+def env(clean_env: dict[str, str]) -> dict[str, str]:
+    """No credentials and no .netrc unless a test adds them (see ``clean_env``)."""
+    return clean_env
 
 
 def remote(url: str, name: str, params: dict[str, str], env: dict[str, str], *extra: str) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -90,19 +89,6 @@ def stub() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    """An environment with no credentials and a HOME without a .netrc."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("POLICYGRAPH_ENDPOINT_") and k != "NETRC"
-    }
-    env["HOME"] = str(tmp_path)
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    return env
 
 
 def one_line_error(done, *fragments: str) -> str:
