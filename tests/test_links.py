@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import unicodedata
@@ -37,7 +38,14 @@ from rdflib.namespace import DCTERMS, RDFS, SKOS
 
 from policygraph import results
 from policygraph.iris import Iris
-from policygraph.links import Mention, cited_iri, mentions
+from policygraph.links import (
+    Mention,
+    cited_iri,
+    link_features,
+    link_from_features,
+    link_statements,
+    mentions,
+)
 from policygraph.query import run
 from policygraph.similarity import THRESHOLD, TOP_K
 from tests.conftest import PINNED_EPOCH, REPO
@@ -318,6 +326,37 @@ def test_the_method_is_defined_with_the_constants_the_code_uses():
     for term in (PG.CitedDocument, PG.SimilarityLink, PG.similarTo, PG.score, PG.sharedTheme):
         assert ontology.value(term, RDFS.label) is not None, term
         assert ontology.value(term, SKOS.definition) is not None, term
+
+
+# -- links from each document's features -----------------------------------------------------
+
+
+def document_graphs(data: Dataset) -> list[Graph]:
+    """Each document's graph as the build published it (not the links, not the vocabularies)."""
+    shared = {LINKS_GRAPH, URIRef(f"{BASE}graph/vocabularies")}
+    found = []
+    for named in data.graphs():
+        if isinstance(named.identifier, URIRef) and named.identifier not in shared:
+            graph = Graph()
+            for triple in named:
+                graph.add(triple)
+            if len(graph):
+                found.append(graph)
+    return found
+
+
+def test_features_of_the_published_graphs_give_the_published_links(data: Dataset, links: Graph):
+    graphs = document_graphs(data)
+    assert len(graphs) == 4
+    # what a worker would send back: plain data that survives pickling
+    features = [pickle.loads(pickle.dumps(link_features(g, Iris()))) for g in graphs]
+    graph, summary = link_from_features(features, Iris())
+    assert set(graph) == set(links)
+    assert (summary.citations, summary.in_corpus, summary.missing) == (6, 2, 4)
+    statements, again = link_statements(reversed(features), Iris())
+    listed = list(statements)
+    assert len(listed) == len(set(listed)) and set(listed) == set(links)
+    assert again == summary
 
 
 # -- the outputs of the multi-document build -----------------------------------------------

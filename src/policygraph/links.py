@@ -25,14 +25,18 @@ parts, the method and the shared themes, plus a direct ``pg:similarTo``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
+from rdflib.term import Node
 
 from policygraph.graph import ELI, PG, PREFIXES
 from policygraph.iris import Iris
@@ -162,14 +166,59 @@ def mentions(text: str, english: bool) -> list[Mention]:
 # -- reading the documents' graphs ----------------------------------------------------
 
 
-def _policies(graphs: Iterable[Graph]) -> list[tuple[Graph, Known]]:
-    found = []
-    for graph in graphs:
-        for policy in graph.subjects(RDF.type, PG.Policy):
-            number = graph.value(policy, PG.documentNumber)
-            title = graph.value(policy, DCTERMS.title)
-            found.append((graph, Known(policy, str(title or ""), number and str(number))))
-    return sorted(found, key=lambda pair: str(pair[1].iri))
+@dataclass(frozen=True)
+class PolicyLinks:
+    """What citations need of one policy: how it is named, and what its texts name.
+
+    ``mentions`` are (citing part, mention) in the order the stage reads them (parts by
+    IRI, mentions in reading order), the policy's own title and number left out.
+    """
+
+    iri: str
+    title: str
+    number: str | None
+    language: str | None  # of the title, given to cited titles
+    mentions: tuple[tuple[str, Mention], ...]
+
+
+@dataclass(frozen=True)
+class DocumentLinks:
+    """All the linking stage reads of one document's graph: small, plain and picklable.
+
+    The stage needs every document at once; holding these instead of the graphs lets a
+    build extract them as each document is mapped (in a worker, say) and drop the graph.
+    """
+
+    policies: tuple[PolicyLinks, ...]
+    measures: tuple[MeasureText, ...]
+
+
+def link_features(graph: Graph, iris: Iris | None = None) -> DocumentLinks:
+    """What one document's graph contributes to the links of a build.
+
+    The graph holds full IRIs, so nothing read here depends on the build's ``iris``;
+    the parameter is there for callers that pass them alongside the graph.
+    """
+    return DocumentLinks(
+        tuple(_policy_links(graph, policy) for policy in graph.subjects(RDF.type, PG.Policy)),
+        tuple(_measures(graph)),
+    )
+
+
+def _policy_links(graph: Graph, policy: URIRef) -> PolicyLinks:
+    number = graph.value(policy, PG.documentNumber)
+    title = graph.value(policy, DCTERMS.title)
+    # A falsy literal (an empty number, say) names nothing, as no literal at all.
+    own = Known(policy, str(title or ""), str(number) if number else None)
+    lang = title.language if isinstance(title, Literal) else None
+    english = (lang or "").startswith("en")
+    found = [
+        (str(part), mention)
+        for part, text in _citing_texts(graph, policy)
+        for mention in mentions(text, english)
+        if not _is_own(mention, own)
+    ]
+    return PolicyLinks(str(policy), own.title, own.number, lang, tuple(found))
 
 
 def _citing_texts(graph: Graph, policy: URIRef) -> list[tuple[URIRef, str]]:
@@ -250,20 +299,15 @@ def _is_own(mention: Mention, own: Known) -> bool:
     return same_number or same_title
 
 
-def _cite(policies: list[tuple[Graph, Known]], iris: Iris) -> _Citations:
-    citations = _Citations(iris, [known for _, known in policies])
-    found: list[tuple[URIRef, URIRef, Mention, str | None]] = []
-    for graph, known in policies:
-        title = graph.value(known.iri, DCTERMS.title)
-        lang = title.language if isinstance(title, Literal) else None
-        english = (lang or "").startswith("en")
-        for part, text in _citing_texts(graph, known.iri):
-            for mention in mentions(text, english):
-                if not _is_own(mention, known):
-                    citations.learn(mention)
-                    found.append((known.iri, part, mention, lang))
-    for policy, part, mention, lang in found:
-        citations.add(policy, part, mention, lang)
+def _cite(policies: list[PolicyLinks], iris: Iris) -> _Citations:
+    """Citations of every policy; all titles printed with a number are learnt first."""
+    citations = _Citations(iris, [Known(URIRef(p.iri), p.title, p.number) for p in policies])
+    for policy in policies:
+        for _, mention in policy.mentions:
+            citations.learn(mention)
+    for policy in policies:
+        for part, mention in policy.mentions:
+            citations.add(URIRef(policy.iri), URIRef(part), mention, policy.language)
     return citations
 
 
@@ -300,22 +344,44 @@ def _readable(iris: Iris, measure: str) -> str:
     return hashlib.sha256(measure.encode("utf-8")).hexdigest()[:16]
 
 
-def _similarity(graph: Graph, iris: Iris, link: Similarity) -> None:
+# The terms every similarity record uses, made once: a build has many records.
+_SIMILAR_TO, _SIMILARITY, _SIMILAR_MEASURE = PG.similarTo, PG.similarity, PG.similarMeasure
+_SCORE, _THEME_SCORE, _TEXT_SCORE, _SHARED_THEME = (
+    PG.score,
+    PG.themeScore,
+    PG.textScore,
+    PG.sharedTheme,
+)
+_SIMILARITY_LINK = PG.SimilarityLink
+
+
+def _decimal(value: Decimal) -> Literal:
+    """A score as a literal; scores have three decimals, so there are few to make.
+
+    Made once per written form: 0 and 0.000 are equal decimals but distinct literals.
+    """
+    return _decimal_written(str(value))
+
+
+@functools.cache
+def _decimal_written(text: str) -> Literal:
+    return Literal(Decimal(text), datatype=XSD.decimal)
+
+
+def _similarity(iris: Iris, link: Similarity) -> Iterator[tuple[URIRef, URIRef, Node]]:
+    """The statements of one similarity link: its record and the direct shortcut."""
     source, target = URIRef(link.source), URIRef(link.target)
     record = URIRef(Iris.child(link.source, f"similar/{_readable(iris, link.target)}"))
-    graph.add((source, PG.similarTo, target))
-    graph.add((source, PG.similarity, record))
-    for predicate, value in (
-        (RDF.type, PG.SimilarityLink),
-        (PG.similarMeasure, target),
-        (PG.method, METHOD),
-        (PG.score, Literal(link.score, datatype=XSD.decimal)),
-        (PG.themeScore, Literal(link.theme_score, datatype=XSD.decimal)),
-        (PG.textScore, Literal(link.text_score, datatype=XSD.decimal)),
-    ):
-        graph.add((record, predicate, value))
+    yield source, _SIMILAR_TO, target
+    yield source, _SIMILARITY, record
+    yield record, RDF.type, _SIMILARITY_LINK
+    yield record, _SIMILAR_MEASURE, target
+    yield record, PG.method, METHOD
+    yield record, _SCORE, _decimal(link.score)
+    yield record, _THEME_SCORE, _decimal(link.theme_score)
+    yield record, _TEXT_SCORE, _decimal(link.text_score)
     for theme in link.shared_themes:
-        graph.add((record, PG.sharedTheme, URIRef(theme)))
+        yield record, _SHARED_THEME, URIRef(theme)
 
 
 # -- the stage -----------------------------------------------------------------------------
@@ -323,13 +389,36 @@ def _similarity(graph: Graph, iris: Iris, link: Similarity) -> None:
 
 def link_documents(graphs: list[Graph], iris: Iris) -> tuple[Graph, LinkSummary]:
     """The links between the documents of a build, and their counts."""
-    policies = _policies(graphs)
+    return link_from_features([link_features(graph) for graph in graphs], iris)
+
+
+def link_from_features(documents: Iterable[DocumentLinks], iris: Iris) -> tuple[Graph, LinkSummary]:
+    """The links between documents, from what :func:`link_features` read of each."""
+    statements, summary = link_statements(documents, iris)
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    for statement in statements:
+        graph.add(statement)
+    return graph, summary
+
+
+def link_statements(
+    documents: Iterable[DocumentLinks], iris: Iris
+) -> tuple[Iterator[tuple[URIRef, URIRef, Node]], LinkSummary]:
+    """The statements of the links between documents (each once), made as they are read,
+    and their counts.
+
+    The statements are those of :func:`link_from_features`'s graph. A large build has
+    millions (some ten per similarity link), far more than an in-memory graph holds
+    cheaply: a caller that only writes them out can take them one by one.
+    """
+    documents = list(documents)
+    # Sorted by IRI (stably, should two documents claim one IRI): the order citations
+    # are read in decides which number a title printed with several is known by.
+    policies = sorted((p for d in documents for p in d.policies), key=lambda p: p.iri)
     citations = _cite(policies, iris)
-    graph = citations.graph
-    measures = [m for g in graphs for m in _measures(g)]
-    links = similar_measures(measures)
-    for link in links:
-        _similarity(graph, iris, link)
+    links = similar_measures(m for d in documents for m in d.measures)
     in_corpus = sum(1 for _, target in citations.pairs if target not in citations.missing)
     summary = LinkSummary(
         citations=len(citations.pairs),
@@ -337,4 +426,7 @@ def link_documents(graphs: list[Graph], iris: Iris) -> tuple[Graph, LinkSummary]
         missing=len(citations.pairs) - in_corpus,
         similar=len(links),
     )
-    return graph, summary
+    statements = itertools.chain(
+        citations.graph, (t for link in links for t in _similarity(iris, link))
+    )
+    return statements, summary
