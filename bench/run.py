@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,7 @@ def record_of(log: Path, timing: Path, status: int, cap: int) -> dict:
     return record
 
 
-def _run_one(n: int, seed: int, cap: int, work: Path, naive: bool) -> list[dict]:
+def _corpus(n: int, seed: int, work: Path) -> Path:
     corpus = work / f"corpus-{n}-seed{seed}"
     if not corpus.exists():
         subprocess.run(
@@ -84,6 +85,27 @@ def _run_one(n: int, seed: int, cap: int, work: Path, naive: bool) -> list[dict]
              "--out", str(corpus)],
             check=True,
         )  # fmt: skip
+    return corpus
+
+
+def _edit(corpus: Path, rule: re.Pattern[str], replace, prefix: str = "") -> tuple[Path, int, str]:
+    """Change the first line of the first document (named ``prefix*``) where ``rule`` matches.
+
+    Returns the file, the line number and the original text, to restore it afterwards.
+    """
+    for path in sorted(corpus.glob(f"{prefix}*.txt")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            if rule.search(line):
+                lines[number - 1] = rule.sub(replace, line, count=1)
+                path.write_text("\n".join(lines), encoding="utf-8")
+                return path, number, text
+    raise SystemExit(f"no line matching {rule.pattern} in {corpus}")
+
+
+def _run_one(n: int, seed: int, cap: int, work: Path, naive: bool, queries: bool) -> list[dict]:
+    corpus = _corpus(n, seed, work)
     common = {
         "n": n,
         "seed": seed,
@@ -91,43 +113,86 @@ def _run_one(n: int, seed: int, cap: int, work: Path, naive: bool) -> list[dict]
         "cores": os.cpu_count(),
         "python": platform.python_version(),
     }
+    out, cache = work / f"out-{n}", work / f"cache-{n}"
+    shutil.rmtree(cache, ignore_errors=True)
+    build = [str(PYTHON), str(BENCH / "build.py"), str(corpus), str(out), "--cache-dir", str(cache)]
     records = []
-    build = [str(PYTHON), str(BENCH / "build.py"), str(corpus), str(work / f"out-{n}")]
-    record = {"route": "pipeline", **common, **_timed(build, cap, work / f"build-{n}.log")}
-    if record.get("triples") and record.get("wall_s"):
-        record["triples_per_s"] = round(record["triples"] / record["wall_s"], 1)
-    records.append(record)
+
+    def timed(route: str, command: list[str], log: str, **extra) -> dict:
+        record = {"route": route, **common, **extra, **_timed(command, cap, work / log)}
+        if record.get("triples") and record.get("wall_s") and route == "pipeline":
+            record["triples_per_s"] = round(record["triples"] / record["wall_s"], 1)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+        records.append(record)
+        return record
+
+    cold = timed("pipeline", build, f"build-{n}.log", cache="cold")
+    if cold.get("finished"):
+        timed("pipeline-unchanged", build, f"rebuild-{n}.log", cache="warm")
+        path, number, original = _edit(
+            corpus, re.compile(r"(\d+)%"), lambda m: f"{int(m[1]) % 99 + 1}%"
+        )
+        try:
+            timed("pipeline-one-changed", build, f"rebuild1-{n}.log", changed=path.name)
+        finally:
+            path.write_text(original, encoding="utf-8")
+        path, number, original = _edit(corpus, re.compile(r"By 20(\d\d)"), r"By 19\1", "en-")
+        try:
+            planted = timed(
+                "pipeline-planted-defect",
+                [*build[:3], str(work / f"out-{n}-planted"), *build[4:]],
+                f"planted-{n}.log",
+                planted=f"{path.name}:{number}",
+            )
+        finally:
+            path.write_text(original, encoding="utf-8")
+        planted["found"] = _planted_found(work / f"planted-{n}.log", f"{path.name}:{number}")
+        print(json.dumps({"planted_defect_found": planted["found"]}), flush=True)
     if naive:
         command = [str(PYTHON), str(BENCH / "naive.py"), str(corpus)]
-        nrec = {"route": "naive", **common, **_timed(command, cap, work / f"naive-{n}.log")}
-        if nrec.get("triples") and nrec.get("wall_s"):
-            nrec["triples_per_s"] = round(nrec["triples"] / nrec["wall_s"], 1)
-        if record.get("finished") and nrec.get("finished"):
-            nrec["wall_ratio_naive_to_pipeline"] = round(nrec["wall_s"] / record["wall_s"], 2)
-        records.append(nrec)
+        nrec = timed("naive", command, f"naive-{n}.log")
+        if cold.get("finished") and nrec.get("finished"):
+            nrec["wall_ratio_naive_to_pipeline"] = round(nrec["wall_s"] / cold["wall_s"], 2)
+    if queries and cold.get("finished"):
+        command = [str(PYTHON), str(BENCH / "queries.py"), str(out)]
+        if n <= 1000:
+            command.append("--rdflib")
+        timed("queries", command, f"queries-{n}.log")
     return records
 
 
+def _planted_found(log: Path, where: str) -> bool:
+    """Whether the build refused the corpus, every violation placed at ``where``."""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("NONCONFORMING "):
+            violations = json.loads(line[len("NONCONFORMING ") :])
+            return bool(violations) and all(v.startswith(where + ":") for v in violations)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: sizes, --full, --seed, --cap, --work, --no-naive."""
+    """Command line: sizes, --full, --seed, --cap, --work, --naive-sizes, --no-queries."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, help="corpus sizes (default 100 1000)")
     parser.add_argument("--full", action="store_true", help="also N = 10000")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cap", type=int, default=1200, help="seconds per run (default 20 min)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/policygraph-bench"))
-    parser.add_argument("--no-naive", action="store_true", help="skip the naive route")
+    parser.add_argument(
+        "--naive-sizes", default="100", help="sizes at which to run the naive route too"
+    )
+    parser.add_argument("--no-queries", action="store_true", help="skip the query timings")
     args = parser.parse_args(argv)
     sizes = args.sizes or [100, 1000] + ([10000] if args.full else [])
+    naive_sizes = {int(x) for x in args.naive_sizes.split(",") if x}
     args.work.mkdir(parents=True, exist_ok=True)
     results = BENCH / "results" / f"build-{dt.date.today().isoformat()}.jsonl"
     results.parent.mkdir(exist_ok=True)
     for n in sizes:
-        for record in _run_one(n, args.seed, args.cap, args.work, not args.no_naive):
-            line = json.dumps(record, ensure_ascii=False)
-            print(line, flush=True)
-            with results.open("a") as out:
-                out.write(line + "\n")
+        records = _run_one(n, args.seed, args.cap, args.work, n in naive_sizes, not args.no_queries)
+        with results.open("a") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0
 
 

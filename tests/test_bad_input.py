@@ -73,7 +73,8 @@ def replace_line(text: str, old: str, new: str) -> str:
 def assert_one_line_error(result, path: Path | str, line: int | None) -> str:
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
+    # Progress lines ("build [ 5.0s] documents: …") may come first in a log; the error is one line.
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("build [")]
     assert len(lines) == 1, result.stderr
     message = lines[0]
     assert str(path) in message

@@ -79,44 +79,102 @@ def main() -> None:
     help="Base of all data IRIs [default: https://w3id.org/policygraph/id/].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings and errors.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for the documents [default: one per core].",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Keep each document's results here, so unchanged documents are not rebuilt "
+    "[default: $XDG_CACHE_HOME/policygraph].",
+)
+@click.option("--no-cache", is_flag=True, help="Rebuild every document; keep nothing.")
+@click.option("--gzip", "compress", is_flag=True, help="Write the dumps gzip-compressed (.gz).")
 @_friendly_errors
-def build(paths: tuple[Path, ...], out: Path, base_iri: str | None, quiet: bool) -> None:
+def build(
+    paths: tuple[Path, ...],
+    out: Path,
+    base_iri: str | None,
+    quiet: bool,
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    compress: bool,
+) -> None:
     """Build documents (files or folders of .txt; default: the bundled document) into OUT.
 
     Parses, links to themes, validates with SHACL, and writes Turtle, N-Triples,
-    N-Quads, TriG, JSON-LD and a DCAT/VoID description. Set SOURCE_DATE_EPOCH to pin
-    the build time for byte-identical rebuilds.
+    N-Quads, TriG, JSON-LD and a DCAT/VoID description. Documents are built in
+    parallel and cached: a rebuild redoes only the documents whose text changed.
+    Set SOURCE_DATE_EPOCH to pin the build time for byte-identical rebuilds.
     """
+    from policygraph.buildcache import default_cache_dir
+    from policygraph.buildprogress import BuildProgressDisplay
     from policygraph.pipeline import build as run_build
 
     # A termination request (kill, a CI timeout) stops a build as Ctrl-C does, so that
     # its temporary output is removed instead of left beside the real one.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = time.perf_counter()
-    # Progress is for people watching a terminal; in logs and pipes, stderr carries only
-    # warnings and errors, so an error is one line there.
-    show_progress = not quiet and sys.stderr.isatty()
-    progress = (lambda message: click.echo(message, err=True)) if show_progress else None
-    result = run_build(list(paths) or None, out=out, base_iri=base_iri, progress=progress)
+    # A bar on a terminal; plain progress lines in logs and CI (stderr, so stdout
+    # carries only the summary).
+    display = None if quiet else BuildProgressDisplay(sys.stderr)
+    try:
+        result = run_build(
+            list(paths) or None,
+            out=out,
+            base_iri=base_iri,
+            progress=display,
+            cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+            jobs=jobs,
+            compress=compress,
+        )
+    finally:
+        if display is not None:
+            display.close()
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if quiet:
         return
     click.echo(f"Built {len(result.documents)} document(s), {result.triples} triples into {out}/")
-    for doc in result.documents:
+    shown = result.documents if len(result.documents) <= _LISTED_DOCUMENTS else []
+    for doc in shown:
         click.echo(
             f"  {doc.doc_id} [{doc.language}]: {doc.chapters} chapters, {doc.items} items "
             f"({doc.measures} measures), {doc.objectives} objectives, {doc.repairs} repairs, "
             f"{doc.triples} triples"
         )
+    if not shown:
+        click.echo(
+            f"  documents: {sum(d.language == 'en' for d in result.documents)} English, "
+            f"{sum(d.language == 'zh' for d in result.documents)} Chinese; "
+            f"{sum(d.measures for d in result.documents)} measures, "
+            f"{sum(d.objectives for d in result.documents)} objectives"
+        )
+    click.echo(
+        f"  rebuilt {len(result.documents) - result.cached}, unchanged (from the cache) "
+        f"{result.cached}; {result.quads} statements in the dataset dumps"
+    )
     if result.links is not None:
         click.echo(f"  {result.links.text()}")
     if result.sdg_links is not None:
         click.echo(f"  {result.sdg_links.text()}")
     click.echo(f"  files: {', '.join(p.name for p in result.files)}")
-    stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items())
     total = time.perf_counter() - started
+    stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items())
     click.echo(f"  warnings: {len(result.warnings)}; time: {stages}; total {total:.2f}s")
+    if result.document_timings:
+        work = ", ".join(f"{k} {v:.2f}s" for k, v in result.document_timings.items())
+        click.echo(f"  per-document stages (CPU, all workers): {work}")
+
+
+#: Up to this many documents, the summary has a line per document.
+_LISTED_DOCUMENTS = 20
 
 
 @main.command()
@@ -326,6 +384,10 @@ def load(
         f"{report.protocol_name} in {report.seconds:.1f}s; "
         f"counts verified at {report.endpoints.query}"
     )
+    if len(report.graphs) > _LISTED_DOCUMENTS:  # a corpus: a line per graph would be noise
+        largest = max(report.graphs, key=lambda graph: graph.found)
+        click.echo(f"  largest graph <{largest.iri}>: {largest.found} triples")
+        return
     for graph in report.graphs:
         click.echo(f"  <{graph.iri}>: {graph.found} triples")
 

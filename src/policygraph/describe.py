@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from policygraph.iris import Iris
 LICENSE = URIRef("https://creativecommons.org/publicdomain/zero/1.0/")
 IANA = Namespace("https://www.iana.org/assignments/media-types/")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
+GZIP = IANA["application/gzip"]
 
 
 class DumpFormat(NamedTuple):
@@ -48,20 +50,22 @@ def prefixes() -> dict[str, str]:
     return {**PREFIXES, **_OWN_PREFIXES}
 
 
-def _namespace(iri: str) -> str:
+def namespace_of(iri: str) -> str:
     """The namespace part of a vocabulary term: up to its last ``#`` or ``/``."""
     cut = max(iri.rfind("#"), iri.rfind("/"))
     return iri[: cut + 1]
 
 
-def _vocabularies(graph: Graph) -> list[str]:
-    """Namespaces of the predicates and classes the data uses."""
-    namespaces = set()
-    for _, p, o in graph:
-        namespaces.add(_namespace(str(p)))
-        if p == RDF.type:
-            namespaces.add(_namespace(str(o)))
-    return sorted(namespaces)
+@dataclass
+class DatasetStats:
+    """The VoID statistics of a dataset, gathered while it was written (never re-read)."""
+
+    triples: int
+    distinct_subjects: int
+    distinct_objects: int
+    properties: int
+    classes: Counter[str]  # class IRI -> number of its instances
+    vocabularies: set[str]  # namespaces of the predicates and classes used
 
 
 def _new_graph() -> Graph:
@@ -75,33 +79,42 @@ def _new_graph() -> Graph:
 def _partition_iri(iris: Iris, cls: URIRef) -> URIRef:
     """A readable, stable IRI for the class partition of ``cls``: ``…/class/pg-Measure``."""
     iri = str(cls)
-    local = iri[len(_namespace(iri)) :]
-    prefix = next((k for k, v in sorted(PREFIXES.items()) if _namespace(iri) == v), "ns")
+    local = iri[len(namespace_of(iri)) :]
+    prefix = next((k for k, v in sorted(PREFIXES.items()) if namespace_of(iri) == v), "ns")
     return URIRef(f"{iris.dataset()}/class/{prefix}-{local}")
 
 
-def _add_statistics(g: Graph, dataset: URIRef, data: Graph, iris: Iris) -> None:
+def _add_statistics(g: Graph, dataset: URIRef, stats: DatasetStats, iris: Iris) -> None:
     """VoID counts: triples, distinct subjects and objects, and entities per class."""
-    g.add((dataset, VOID.triples, Literal(len(data))))
-    g.add((dataset, VOID.distinctSubjects, Literal(len(set(data.subjects())))))
-    g.add((dataset, VOID.distinctObjects, Literal(len(set(data.objects())))))
-    g.add((dataset, VOID.properties, Literal(len(set(data.predicates())))))
-    classes = Counter(o for o in data.objects(None, RDF.type))
-    g.add((dataset, VOID.classes, Literal(len(classes))))
-    for cls, count in sorted(classes.items()):
-        partition = _partition_iri(iris, cls)  # type: ignore[arg-type]
+    g.add((dataset, VOID.triples, Literal(stats.triples)))
+    g.add((dataset, VOID.distinctSubjects, Literal(stats.distinct_subjects)))
+    g.add((dataset, VOID.distinctObjects, Literal(stats.distinct_objects)))
+    g.add((dataset, VOID.properties, Literal(stats.properties)))
+    g.add((dataset, VOID.classes, Literal(len(stats.classes))))
+    for iri, count in sorted(stats.classes.items()):
+        cls = URIRef(iri)
+        partition = _partition_iri(iris, cls)
         g.add((dataset, VOID.classPartition, partition))
         g.add((partition, VOID["class"], cls))
         g.add((partition, VOID.entities, Literal(count)))
 
 
 def _add_distribution(g: Graph, dataset: URIRef, iris: Iris, path: Path) -> None:
-    """One dump as a dcat:Distribution and a void:dataDump, with its real size."""
-    fmt = DUMP_FORMATS[path.suffix]
+    """One dump as a dcat:Distribution and a void:dataDump, with its real size.
+
+    A gzip dump (``policygraph.nt.gz``) has the media type of what it holds and
+    ``dcat:compressFormat`` gzip, as DCAT 2 describes compressed distributions.
+    """
+    compressed = path.suffix == ".gz"
+    inner = Path(path.stem) if compressed else path
+    fmt = DUMP_FORMATS[inner.suffix]
     url = URIRef(iris.dump(path.name))
-    key = path.suffix.lstrip(".")
-    if "-" in path.stem:  # a dump beside the data, such as policygraph-entailed.nt
-        key = f"{path.stem.split('-', 1)[1]}-{key}"
+    key = inner.suffix.lstrip(".")
+    if "-" in inner.stem:  # a dump beside the data, such as policygraph-entailed.nt
+        key = f"{inner.stem.split('-', 1)[1]}-{key}"
+    if compressed:
+        key += "-gz"
+        g.add((URIRef(f"{iris.dataset()}/distribution/{key}"), DCAT.compressFormat, GZIP))
     distribution = URIRef(f"{iris.dataset()}/distribution/{key}")
     g.add((dataset, VOID.dataDump, url))
     g.add((dataset, VOID.feature, FORMATS[fmt.w3c_format]))
@@ -116,14 +129,14 @@ def _add_distribution(g: Graph, dataset: URIRef, iris: Iris, path: Path) -> None
 
 
 def describe(
-    data: Graph,
+    stats: DatasetStats,
     iris: Iris,
     dumps: list[Path],
     issued: dt.datetime,
     examples: list[str],
     documents: int,
 ) -> Graph:
-    """A DCAT/VoID description of the dataset in ``data``, published as ``dumps``.
+    """A DCAT/VoID description of the dataset counted in ``stats``, published as ``dumps``.
 
     ``issued`` is the build time (pinned by SOURCE_DATE_EPOCH for reproducible
     builds); ``examples`` are IRIs of typical resources (the policies).
@@ -152,9 +165,9 @@ def describe(
     g.add((dataset, VOID.uriSpace, Literal(iris.base)))
     for example in examples:
         g.add((dataset, VOID.exampleResource, URIRef(example)))
-    for vocabulary in _vocabularies(data):
+    for vocabulary in sorted(stats.vocabularies):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
-    _add_statistics(g, dataset, data, iris)
+    _add_statistics(g, dataset, stats, iris)
     for path in sorted(dumps):
         _add_distribution(g, dataset, iris, path)
     return g

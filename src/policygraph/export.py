@@ -2,19 +2,23 @@
 
 Deterministic by construction, so two builds of the same input are byte-identical
 and builds diff cleanly: triples are sorted before writing (rdf:type first within a
-subject, so Turtle reads naturally), N-Triples are sorted lines, and JSON-LD nodes
-and values are sorted; Turtle and TriG declare only the prefixes they use, in
-alphabetical order, and leave a blank line between statements so they read well.
-The line-based formats are written by pyoxigraph (Rust),
-which is two orders of magnitude faster than rdflib's serialisers on large graphs;
-JSON-LD is compacted by rdflib against the context kept in ``ontology/context.jsonld``
-so that keys are short and readable.
+subject, so Turtle reads naturally), N-Triples lines are sorted, and JSON-LD nodes and
+values are sorted; Turtle and TriG declare only the prefixes they use, in alphabetical
+order, and leave a blank line between statements so they read well. The line-based
+formats are written by pyoxigraph (Rust), two orders of magnitude faster than rdflib's
+serialisers; JSON-LD is compacted directly from the triples (``jsonld``) against the
+context kept in ``ontology/context.jsonld``, so keys are short and readable.
+
+A corpus is never serialised as one graph: each document's share of every dump is
+written on its own (``document_pieces``) and the dumps are assembled from the pieces
+(``assemble``), so memory does not grow with the corpus.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +69,10 @@ def _iris(terms: Iterable[ox.Triple] | Iterable[ox.Quad]) -> set[str]:
     """
     found: set[str] = set()
     for statement in terms:
-        for position, term in enumerate(statement):
-            if position == 1 and term.value == _RDF_TYPE:
-                continue
+        predicate = statement.predicate
+        if predicate.value != _RDF_TYPE:
+            found.add(predicate.value)
+        for term in (statement.subject, statement.object):
             if isinstance(term, ox.NamedNode):
                 found.add(term.value)
             elif (
@@ -76,6 +81,9 @@ def _iris(terms: Iterable[ox.Triple] | Iterable[ox.Quad]) -> set[str]:
                 and term.datatype.value != _XSD_STRING  # written as a plain "string"
             ):
                 found.add(term.datatype.value)
+        graph = getattr(statement, "graph_name", None)
+        if isinstance(graph, ox.NamedNode):
+            found.add(graph.value)
     return found
 
 
@@ -88,6 +96,15 @@ def context_prefixes() -> dict[str, str]:
     }
 
 
+def _completed(prefixes: dict[str, str]) -> dict[str, str]:
+    """``prefixes`` plus the context's (where neither the name nor the namespace is taken)."""
+    prefixes = dict(prefixes)
+    for name, namespace in context_prefixes().items():
+        if name not in prefixes and namespace not in prefixes.values():
+            prefixes[name] = namespace
+    return prefixes
+
+
 def used_prefixes(prefixes: dict[str, str], iris: set[str]) -> dict[str, str]:
     """The prefixes whose namespace some IRI starts with, sorted by prefix name.
 
@@ -96,17 +113,26 @@ def used_prefixes(prefixes: dict[str, str], iris: set[str]) -> dict[str, str]:
     Declaring only the used ones keeps the header honest, and a fixed order keeps it
     from depending on how the serialiser happens to store its prefix map.
     """
-    prefixes = dict(prefixes)
-    for name, namespace in context_prefixes().items():
-        if name not in prefixes and namespace not in prefixes.values():
-            prefixes[name] = namespace
-    namespaces = {namespace for namespace in prefixes.values() if namespace}
+    prefixes = _completed(prefixes)
+    namespaces = tuple(sorted({namespace for namespace in prefixes.values() if namespace}))
     used = set()
-    for iri in iris:  # the longest namespace an IRI starts with is the one written
-        matching = [ns for ns in namespaces if iri.startswith(ns)]
-        if matching:
-            used.add(max(matching, key=len))
+    for cut in {_directory(iri) for iri in iris}:
+        best = _longest_namespace(namespaces, cut)
+        if best:
+            used.add(best)
     return {name: ns for name, ns in sorted(prefixes.items()) if ns in used}
+
+
+def _directory(iri: str) -> str:
+    """An IRI up to its last ``/`` or ``#``: every namespace it starts with is a prefix of this."""
+    return iri[: max(iri.rfind("/"), iri.rfind("#")) + 1]
+
+
+@cache
+def _longest_namespace(namespaces: tuple[str, ...], cut: str) -> str | None:
+    """The longest of ``namespaces`` that ``cut`` starts with (the one a writer uses)."""
+    matching = [ns for ns in namespaces if cut.startswith(ns)]
+    return max(matching, key=len) if matching else None
 
 
 def _lines(data: bytes) -> list[str]:
@@ -118,29 +144,40 @@ def _lines(data: bytes) -> list[str]:
     return data.decode("utf-8").split("\n")
 
 
-def _readable(data: bytes, prefixes: dict[str, str]) -> bytes:
-    """Turtle/TriG with the prefix header in ``prefixes`` order and a blank line per statement.
+def _header(prefixes: dict[str, str]) -> str:
+    """The ``@prefix`` lines of a Turtle or TriG file, in the order given."""
+    return "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in prefixes.items())
+
+
+def _body(data: bytes) -> str:
+    """Turtle/TriG statements as pyoxigraph wrote them, less its header, a blank line before each.
 
     pyoxigraph writes one ``@prefix`` line per prefix, then each statement starting
     on a line of its own — at column 0 in Turtle, one tab in inside a TriG graph
     block — with continuation lines indented further (newlines inside literals are
-    escaped), so the indentation tells where statements start.
+    escaped), so the indentation tells where statements start. Bodies written this
+    way can be concatenated after one header: that is how a corpus dump is assembled.
     """
-    lines = _lines(data)
-    out = [line for line in lines if line.startswith("@base ")]
-    out += [f"@prefix {name}: <{ns}> ." for name, ns in prefixes.items()]
+    out: list[str] = []
     depth = 0
-    for line in lines:
+    for line in _lines(data):
         if not line or line.startswith(("@prefix ", "@base ")):
             continue
         if line == "}":
             depth = 0
-        elif len(line) - len(line.lstrip("\t")) == depth and out and not out[-1].endswith("{"):
+        elif len(line) - len(line.lstrip("\t")) == depth and not (out and out[-1].endswith("{")):
             out.append("")
         out.append(line)
         if line.endswith("{") and not line.startswith("\t"):
             depth = 1
-    return "".join(line + "\n" for line in out).encode("utf-8")
+    return "".join(line + "\n" for line in out)
+
+
+def _readable(data: bytes, prefixes: dict[str, str]) -> bytes:
+    """Turtle/TriG with the prefix header in ``prefixes`` order and a blank line per statement."""
+    base = [line for line in _lines(data) if line.startswith("@base ")]
+    head = "".join(line + "\n" for line in base) + _header(prefixes)
+    return (head + _body(data)).encode("utf-8")
 
 
 def write_turtle(
@@ -160,69 +197,10 @@ def write_ntriples(graph: Graph, path: Path) -> None:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def _quads(named: Sequence[tuple[str, Graph]]) -> list[ox.Quad]:
-    quads = []
-    for graph_iri, graph in sorted(named, key=lambda pair: pair[0]):
-        name = ox.NamedNode(graph_iri)
-        quads.extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in sorted_triples(graph))
-    return quads
-
-
-def write_trig(
-    named: Sequence[tuple[str, Graph]],
-    path: Path,
-    prefixes: dict[str, str],
-    base: str | None = None,
-) -> None:
-    """TriG with one named graph per document (and one for the vocabularies)."""
-    quads = _quads(named)
-    declared = used_prefixes(prefixes, _iris(quads))
-    data = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=declared, base_iri=base)
-    path.write_bytes(_readable(data, declared))
-
-
-def write_nquads(named: Sequence[tuple[str, Graph]], path: Path) -> None:
-    """N-Quads, sorted lines, for stores that bulk-load line-based dumps."""
-    data = ox.serialize(_quads(named), format=ox.RdfFormat.N_QUADS)
-    lines = sorted(set(_lines(data)) - {""})
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
 def load_context() -> dict[str, Any]:
     """The JSON-LD context kept in the repository."""
     document = json.loads((data_dir("ontology") / CONTEXT_FILE).read_text(encoding="utf-8"))
     return document["@context"]
-
-
-def _sort_json(value: Any) -> Any:
-    """Sort JSON-LD nodes by @id and unordered value arrays by content, recursively."""
-    if isinstance(value, dict):
-        return {
-            k: _sort_json(v) if k != "@list" else [_sort_json(x) for x in v]
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        items = [_sort_json(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return value
-
-
-def write_jsonld(graph: Graph, path: Path) -> None:
-    """Compacted JSON-LD with the repository's context inlined, so it parses offline."""
-    context = load_context()
-    text = graph.serialize(format="json-ld", context=context, auto_compact=True)
-    document = json.loads(text)
-    if "@graph" in document:
-        nodes = document["@graph"]
-    else:
-        nodes = [{k: v for k, v in document.items() if k != "@context"}]
-    nodes = sorted(
-        (_sort_json(node) for node in nodes), key=lambda n: (str(n.get("@id", "")), json.dumps(n))
-    )
-    output = {"@context": context, "@graph": nodes}
-    path.write_text(
-        json.dumps(output, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
 
 
 def union(graphs: Iterable[Graph]) -> Graph:
@@ -234,3 +212,125 @@ def union(graphs: Iterable[Graph]) -> Graph:
         for triple in graph:
             merged.add(triple)
     return merged
+
+
+# -- corpus dumps, assembled from per-document pieces ------------------------------------
+#
+# A corpus build does not hold one graph: each document's share of every dump is
+# serialised on its own (in a worker, and kept in the cache), and the dumps are the
+# concatenation of those pieces between a header and a tail. The functions below write
+# the pieces so that concatenation gives exactly the files above would: a Turtle body
+# after one prefix header, N-Triples lines, JSON-LD node objects inside one "@graph".
+
+
+@cache
+def corpus_prefixes() -> dict[str, str]:
+    """Every prefix a dump may use: the data's and the JSON-LD context's."""
+    from policygraph.graph import PREFIXES
+
+    return _completed(PREFIXES)
+
+
+def header_prefixes(names: Iterable[str]) -> dict[str, str]:
+    """The prefixes called ``names``, sorted, for a dump's header."""
+    everything = corpus_prefixes()
+    return {name: everything[name] for name in sorted(set(names))}
+
+
+def ntriples_lines(triples: Sequence[ox.Triple]) -> list[str]:
+    """Canonical N-Triples lines (each with its newline), sorted."""
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return sorted(line + "\n" for line in set(_lines(data)) - {""})
+
+
+def as_quads(lines: Iterable[str], graph_iri: str) -> str:
+    """N-Triples lines put in the named graph ``graph_iri`` (N-Quads)."""
+    suffix = f"<{graph_iri}> .\n"
+    return "".join(line[:-2] + suffix for line in lines)  # "s p o .\n" -> "s p o <g> .\n"
+
+
+def turtle_body(triples: Sequence[ox.Triple], prefixes: dict[str, str]) -> str:
+    """Turtle statements (no header) for ``triples``, abbreviated with ``prefixes``."""
+    if not triples:
+        return ""
+    return _body(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes))
+
+
+def trig_body(triples: Sequence[ox.Triple], graph_iri: str, prefixes: dict[str, str]) -> str:
+    """One TriG graph block (no header) holding ``triples``."""
+    if not triples:
+        return ""
+    name = ox.NamedNode(graph_iri)
+    quads = [ox.Quad(t.subject, t.predicate, t.object, name) for t in triples]
+    return _body(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+
+
+def jsonld_nodes_text(triples: Sequence[ox.Triple], last: bool = False) -> str:
+    """Node objects for ``triples`` as they sit in a dump's "@graph" array.
+
+    Each node ends with a comma unless ``last``: the assembler does not need to know
+    which document comes first, and the tail (never empty: the vocabularies) closes it.
+    """
+    from policygraph.jsonld import dumps, node_objects
+
+    texts = ["    " + dumps(node, "    ") for node in node_objects(triples, load_context())]
+    if not texts:
+        return ""
+    return ",\n".join(texts) + ("\n" if last else ",\n")
+
+
+def jsonld_head() -> str:
+    """The start of a dump's JSON-LD document, up to its "@graph" array's first node."""
+    context = json.dumps(load_context(), ensure_ascii=False, indent=2, sort_keys=True)
+    return '{\n  "@context": ' + context.replace("\n", "\n  ") + ',\n  "@graph": [\n'
+
+
+JSONLD_TAIL = "  ]\n}\n"
+
+
+def document_pieces(
+    triples: Sequence[ox.Triple],
+    own: Sequence[ox.Triple],
+    own_entailed: Sequence[ox.Triple],
+    graph_iri: str,
+) -> tuple[dict[str, bytes], set[str], set[str]]:
+    """One document's share of every dump, and the prefixes its Turtle and TriG use.
+
+    The union dumps (N-Triples, Turtle, JSON-LD, entailed) get the document's own
+    triples; the dataset dumps (N-Quads, TriG) get all its triples, in its graph.
+    Each body is written with only the prefixes it uses, as a whole file would be,
+    so the header made of every piece's prefixes declares exactly what is used.
+    """
+    ttl_prefixes = used_prefixes(corpus_prefixes(), _iris(own))
+    trig_prefixes = used_prefixes(corpus_prefixes(), _iris(triples) | {graph_iri})
+    pieces = {
+        "nt": "".join(ntriples_lines(own)),
+        "nq": as_quads(ntriples_lines(triples), graph_iri),
+        "ttl": turtle_body(own, ttl_prefixes),
+        "trig": trig_body(triples, graph_iri, trig_prefixes),
+        "jsonld": jsonld_nodes_text(own),
+        "entailed": "".join(ntriples_lines(own_entailed)),
+    }
+    encoded = {name: text.encode("utf-8") for name, text in pieces.items()}
+    return encoded, set(ttl_prefixes), set(trig_prefixes)
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """``data`` as one gzip member, without a timestamp (so builds stay byte-identical).
+
+    Concatenated gzip members are one valid gzip file, which is what lets compressed
+    pieces be assembled by copying.
+    """
+    import gzip
+
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _ox_key(triple: ox.Triple) -> tuple[str, int, str, str]:
+    subject, predicate, obj = triple.subject, triple.predicate, triple.object
+    return (subject.value, 0 if predicate.value == _RDF_TYPE else 1, predicate.value, str(obj))
+
+
+def sort_ox(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """pyoxigraph triples in the order ``sorted_triples`` gives rdflib's."""
+    return sorted(triples, key=_ox_key)

@@ -11,6 +11,7 @@ element ids). Vocabulary IRIs (ontology, themes) are fixed and not under the bas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from policygraph.errors import PolicyGraphError
 
@@ -63,3 +64,22 @@ class Iris:
     def child(parent: str, name: str) -> str:
         """A singular part or record under ``parent``: ``{parent}/{name}``."""
         return f"{parent}/{name}"
+
+    def local_test(self, doc_id: str) -> Callable[[object], bool]:
+        """A test for terms minted for document ``doc_id`` (its policy, parts, source, graph).
+
+        Such resources are described by that document alone; anything else (an
+        organisation, a theme) may be described by several documents.
+        """
+        roots = (self.policy(doc_id), self.source(doc_id), self.graph(doc_id))
+        prefixes = tuple(f"{root}/" for root in roots)
+
+        def is_local(term: object) -> bool:
+            value = getattr(term, "value", None)
+            if not isinstance(value, str) or type(term).__name__ == "Literal":
+                return False
+            if type(term).__name__ == "BlankNode":
+                return True  # blank nodes never leave the graph they are in
+            return value in roots or value.startswith(prefixes)
+
+        return is_local

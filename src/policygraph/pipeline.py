@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from policygraph.docbuild import DocumentSummary
 from policygraph.errors import InputError, NonConformanceError, PolicyGraphError
 from policygraph.resources import data_dir
 
@@ -33,22 +34,6 @@ DESCRIPTION_FILE = "void.ttl"
 
 
 @dataclass
-class DocumentSummary:
-    """What one document contributed to the build."""
-
-    doc_id: str
-    path: str
-    iri: str
-    language: str
-    triples: int
-    chapters: int
-    items: int
-    measures: int
-    objectives: int
-    repairs: int
-
-
-@dataclass
 class BuildResult:
     """What a build produced, for the CLI's summary and for tests."""
 
@@ -57,7 +42,11 @@ class BuildResult:
     triples: int = 0
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per build stage
+    # CPU seconds per document stage, summed over the documents built (not cached) this time
+    document_timings: dict[str, float] = field(default_factory=dict)
+    cached: int = 0  # documents whose results were reused from the cache
+    quads: int = 0  # statements in the dataset dumps: every document's graph, links, vocabularies
     links: LinkSummary | None = None  # citations and similar measures between documents
     sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
 
@@ -162,135 +151,211 @@ class _Timer:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a build has got: ``done`` of ``total`` in ``stage``.
+
+    The CLI draws a bar from these on a terminal and prints plain lines in logs.
+    """
+
+    stage: str  # "documents", "links", "export"
+    done: int
+    total: int
+    detail: str = ""
+
+    def __str__(self) -> str:
+        tail = f" {self.detail}" if self.detail else ""
+        return f"{self.stage}: {self.done}/{self.total}{tail}"
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def build(
     paths: list[str | Path] | None = None,
     out: str | Path = "build",
     base_iri: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cache_dir: str | Path | None = None,
+    jobs: int | None = None,
+    compress: bool = False,
 ) -> BuildResult:
-    """Build the documents at ``paths`` into ``out``; see the module docstring."""
-    from policygraph import export
-    from policygraph.agencies import assign_agencies
-    from policygraph.classify import classify
-    from policygraph.describe import describe
-    from policygraph.entailment import ENTAILED_FILE, entailed_triples
-    from policygraph.graph import PREFIXES, document_graph
-    from policygraph.iris import Iris
-    from policygraph.links import link_documents
-    from policygraph.objectives import extract_objectives
-    from policygraph.parse import parse_file
-    from policygraph.sdg import LinkCounts, add_sdg_links
-    from policygraph.shacl import ValidationReport, ontology_graph, validate_graph, vocabulary_graph
-    from policygraph.themes import assign_themes
+    """Build the documents at ``paths`` into ``out``; see the module docstring.
 
-    say = progress or (lambda message: None)
+    ``cache_dir`` keeps each document's results between builds (None: a temporary
+    cache for this build only); ``jobs`` is the number of worker processes (default:
+    one per core); ``compress`` writes gzip dumps (``policygraph.nt.gz`` …).
+    """
+    from policygraph.buildcache import BuildCache
+    from policygraph.docbuild import BuildSettings
+    from policygraph.iris import Iris
+
+    say = progress or (lambda event: None)
     iris = Iris(base_iri)
     timer = _Timer()
     result = BuildResult(out=Path(out))
-    built_at = build_time()
+    settings = BuildSettings(iris.base, build_time(), compress)
     sources = collect_sources(paths)
+    with _cache_folder(cache_dir) as folder:
+        cache = BuildCache(folder)
+        with timer.stage("documents"):
+            entries = _document_entries(sources, settings, cache, jobs, say, result)
+        _publish(entries, iris, settings, Path(out), timer, say, result)
+    result.timings = timer.timings
+    return result
 
-    named = []
-    seen: dict[str, Path] = {}
+
+@contextmanager
+def _cache_folder(cache_dir: str | Path | None) -> Iterator[Path]:
+    if cache_dir is not None:
+        yield Path(cache_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="policygraph-cache-") as folder:
+        yield Path(folder)
+
+
+# The worker processes' settings, set once per process by the pool's initialiser.
+_WORKER: dict[str, object] = {}
+
+
+def _set_work(settings: object, cache: object) -> None:
+    _WORKER["settings"] = settings
+    _WORKER["cache"] = cache
+
+
+def _init_worker(settings: object, cache: object) -> None:
+    # The parent decides what an interrupt does, and stops the workers by SIGTERM,
+    # which must end them quietly (the CLI turns it into KeyboardInterrupt otherwise).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _set_work(settings, cache)
+
+
+def _work(task: tuple[int, Path, str]) -> tuple[int, object]:
+    """Build one document in a worker; an input error comes back as a value."""
+    from policygraph.docbuild import build_document
+
+    index, source, key = task
+    try:
+        record, pieces = build_document(source, _WORKER["settings"])  # type: ignore[arg-type]
+    except InputError as exc:
+        return index, ("error", exc.message, str(exc.path or source), exc.line)
+    return index, _WORKER["cache"].put(key, record, pieces)  # type: ignore[attr-defined]
+
+
+def _document_entries(sources, settings, cache, jobs, say, result):  # type: ignore[no-untyped-def]
+    """Every document's cache entry: read where present, built (in parallel) where not."""
+    from policygraph.buildcache import entry_key
+
+    keys = [entry_key(source, settings) for source in sources]
+    entries = [cache.get(key) for key in keys]
+    todo = [(i, sources[i], keys[i]) for i, entry in enumerate(entries) if entry is None]
+    result.cached = len(sources) - len(todo)
+    total = len(sources)
+    say(Progress("documents", result.cached, total, f"({result.cached} unchanged)"))
+    jobs = max(1, min(jobs or default_jobs(), len(todo)))
+    _set_work(settings, cache)
+    if jobs == 1:
+        _collect(map(_work, todo), entries, total, say)
+        return entries
+    # The first document is built here, before the workers are forked: it loads the
+    # shapes, vocabularies and language resources once, and the workers inherit them.
+    _collect(map(_work, todo[:1]), entries, total, say)
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    rest = todo[1:]
+    chunk = max(1, min(8, len(rest) // (jobs * 16)))
+    with context.Pool(jobs, _init_worker, (settings, cache)) as pool:
+        try:
+            _collect(pool.imap_unordered(_work, rest, chunk), entries, total, say)
+        except BaseException:
+            pool.terminate()
+            raise
+    return entries
+
+
+def _collect(outcomes, entries, total, say) -> None:  # type: ignore[no-untyped-def]
+    done = sum(entry is not None for entry in entries)
+    for index, outcome in outcomes:
+        if isinstance(outcome, tuple):
+            _, message, path, line = outcome
+            raise InputError(message, path, line)
+        entries[index] = outcome
+        done += 1
+        say(Progress("documents", done, total, Path(outcome.record.summary.path).name))
+
+
+def _publish(entries, iris, settings, out, timer, say, result) -> None:  # type: ignore[no-untyped-def]
+    """Link, check and write what the documents produced."""
+    from policygraph import assemble, export
+    from policygraph.describe import describe
+    from policygraph.links import link_from_features
+    from policygraph.sdg import LinkCounts
+    from policygraph.shacl import ValidationReport, validate_graph
+
     report = ValidationReport(True)
     sdg_counts = LinkCounts()
-    for number, source in enumerate(sources, start=1):
-        say(f"[{number}/{len(sources)}] {source.name}")
-        with timer.stage("parse"):
-            document = parse_file(source)
-            classify(document)
-            extract_objectives(document)
-            unknown_agencies = assign_agencies(document)
-        for name in unknown_agencies:
-            result.warnings.append(
-                f"{source.name}: agency {name!r} is not in vocab/organizations.ttl; "
-                "it was given an id of its own"
-            )
-        if document.doc_id in seen:
+    stats = assemble.StatsCollector()
+    shared: set[str] = set()
+    prefixes: tuple[set[str], set[str]] = (set(), set())
+    seen: dict[str, str] = {}
+    features = []
+    for entry in entries:
+        record = entry.record
+        summary = record.summary
+        if summary.doc_id in seen:
             raise InputError(
-                f"same document id {document.doc_id!r} as {seen[document.doc_id]}", source
+                f"same document id {summary.doc_id!r} as {seen[summary.doc_id]}", summary.path
             )
-        seen[document.doc_id] = source
-        with timer.stage("themes"):
-            unplaced = assign_themes(document)
-        for item in unplaced:
-            result.warnings.append(
-                f"{source.name}:{item.span.start_line}: measure {item.number} "
-                f"({item.heading.value!r}) matches no theme"
-            )
-        with timer.stage("graph"):
-            graph = document_graph(document, iris, built_at)
-        with timer.stage("sdg"):
-            sdg_counts.extend(add_sdg_links(graph))
-        with timer.stage("validate"):
-            report.extend(validate_graph(graph))
-        named.append((iris.graph(document.doc_id), graph))
-        result.documents.append(
-            DocumentSummary(
-                doc_id=document.doc_id,
-                path=str(source),
-                iri=iris.policy(document.doc_id),
-                language=document.language,
-                triples=len(graph),
-                chapters=len(document.chapters),
-                items=len(document.items()),
-                measures=len(document.measures()),
-                objectives=sum(len(i.objectives) for i in document.items()),
-                repairs=len({r for t in _texts(document) for r in t.repairs}),
-            )
-        )
-    # Links need every document: they are made once all are mapped, in a graph of their own.
+        seen[summary.doc_id] = summary.path
+        result.documents.append(summary)
+        result.warnings.extend(record.warnings)
+        report.extend(record.report)
+        sdg_counts.extend(record.sdg)
+        stats.add_document(record.stats, summary.triples - len(record.shared))
+        shared.update(record.shared)
+        prefixes[0].update(record.ttl_prefixes)
+        prefixes[1].update(record.trig_prefixes)
+        features.append(record.links)
+        if not entry.cached:  # a cached document did no work this time
+            for stage, seconds in record.timings.items():
+                timings = result.document_timings
+                timings[stage] = timings.get(stage, 0.0) + seconds
+        entry.record = None  # what is left to do needs only the entry's pieces
+    say(Progress("links", 0, 1, f"linking {len(entries)} documents"))
     with timer.stage("links"):
-        links, result.links = link_documents([graph for _, graph in named], iris)
+        links, result.links = link_from_features(features, iris)
+    del features
     if len(links):
-        with timer.stage("validate"):
+        with timer.stage("validate links"):
             report.extend(validate_graph(links))
-        named.append((iris.graph("links"), links))
+    say(Progress("links", 1, 1))
     if not report.conforms:
         raise NonConformanceError(
             "the graph does not conform to the shapes; nothing was published", report.text()
         )
+    result.sdg_links = sdg_counts
 
-    with timer.stage("export"), atomic_output(Path(out)) as staging:
-        named.append((iris.vocabulary_graph(), vocabulary_graph()))
-        data = export.union(graph for _, graph in named)
-        stem = staging / DUMP_STEM
-        export.write_turtle(data, stem.with_suffix(".ttl"), PREFIXES)
-        export.write_ntriples(data, stem.with_suffix(".nt"))
-        export.write_jsonld(data, stem.with_suffix(".jsonld"))
-        export.write_trig(named, stem.with_suffix(".trig"), PREFIXES)
-        export.write_nquads(named, stem.with_suffix(".nq"))
-        dumps = sorted(staging.glob(f"{DUMP_STEM}.*"))
-        with timer.stage("entailment"):
-            entailed = entailed_triples(data, ontology_graph())
-            export.write_ntriples(entailed, staging / ENTAILED_FILE)
-        dumps.append(staging / ENTAILED_FILE)
+    def say_export(done: int) -> None:
+        say(Progress("export", done, len(entries)))
+
+    with timer.stage("export"), atomic_output(out) as staging:
+        tail, named_tail, files = assemble.write_dumps(
+            staging, entries, shared, links, prefixes, iris, settings.compress, say_export
+        )
+        dataset = stats.finish(tail)
+        result.triples = dataset.triples
+        result.quads = sum(d.triples for d in result.documents) + sum(map(len, named_tail))
         examples = [d.iri for d in result.documents[:3]]
-        description = describe(data, iris, dumps, built_at, examples, len(result.documents))
+        description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        result.triples = len(data)
-        result.files = sorted(p.name for p in staging.iterdir())  # type: ignore[misc]
-    result.files = [Path(out) / name for name in result.files]  # type: ignore[operator]
-    result.timings = timer.timings
-    result.sdg_links = sdg_counts
-    return result
-
-
-def _texts(document):  # type: ignore[no-untyped-def]
-    """Every repaired text of a document, for counting repairs."""
-    yield document.title
-    for paragraph in document.preamble:
-        yield paragraph.text
-    for chapter in document.chapters:
-        yield chapter.heading
-        for paragraph in chapter.paragraphs:
-            yield paragraph.text
-        for item in chapter.items:
-            yield item.heading
-            if item.body is not None:
-                yield item.body
-            for paragraph in item.paragraphs:
-                yield paragraph.text
-    for note in document.closing:
-        yield note.text
+        names = sorted(p.name for p in staging.iterdir())
+    result.files = [out / name for name in names]

@@ -1,0 +1,155 @@
+"""Time every canned query over a build: pyoxigraph (embedded), and rdflib beside it.
+
+Run: ``python bench/queries.py BUILD [--repeat 5] [--rdflib] [--rdflib-cap 120]``.
+
+Method: the build's N-Quads dump is loaded once into an in-memory pyoxigraph store
+(load time and the process's RSS after loading are reported). Each query in
+``queries/`` then runs ``--repeat`` times with its parameters as the catalogue gives
+them (defaults bound, the rest unbound — so "every policy" queries span the whole
+corpus), the answer fully read (rows counted); the median and the slowest run are
+reported. Where a query takes a ``policy`` parameter it is also run with one policy
+bound, the way a researcher looking at one document asks it. With ``--rdflib`` the
+same queries run once each on an rdflib ``Dataset`` loaded from the same dump, each
+under a time cap (SIGALRM), so the two engines can be compared on the same data.
+Prints one JSON line per query and a summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from policygraph.query import bind, catalogue, run_local
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _one_policy(store: ox.Store) -> str | None:
+    answer = store.query(
+        "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
+        "SELECT ?id WHERE { ?p eli:id_local ?id } ORDER BY ?id LIMIT 1",
+        use_default_graph_as_union=True,
+    )
+    rows = list(answer)
+    return str(rows[0]["id"].value) if rows else None
+
+
+def _rows(result: object) -> int:
+    for attribute in ("rows", "triples"):
+        value = getattr(result, attribute, None)
+        if value is not None:
+            return len(value)
+    return 1
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Timeout
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("build", type=Path)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rdflib", action="store_true")
+    parser.add_argument("--rdflib-cap", type=int, default=120)
+    args = parser.parse_args(argv)
+    dump = args.build / "policygraph.nq"
+
+    started = time.perf_counter()
+    store = ox.Store()
+    store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+    load_s = time.perf_counter() - started
+    loaded = {"engine": "pyoxigraph", "load_s": round(load_s, 2), "quads": len(store)}
+    print(json.dumps({**loaded, "rss_mib": round(_rss_mib(), 1)}), flush=True)
+    policy = _one_policy(store)
+
+    cases = []
+    for name, query in sorted(catalogue().items()):
+        cases.append((name, query, {}))
+        if policy and any(p.name == "policy" for p in query.params):
+            cases.append((f"{name} (policy={policy})", query, {"policy": policy}))
+    medians = {}
+    for label, query, given in cases:
+        bindings = bind(query, given)
+        times, rows = [], 0
+        for _ in range(args.repeat):
+            mark = time.perf_counter()
+            result = run_local(query, store, bindings)
+            rows = _rows(result)
+            times.append(time.perf_counter() - mark)
+        medians[label] = statistics.median(times)
+        print(json.dumps({"engine": "pyoxigraph", "query": label, "rows": rows,
+                          "median_s": round(medians[label], 4), "max_s": round(max(times), 4)},
+                         ensure_ascii=False), flush=True)  # fmt: skip
+
+    rdflib_times: dict[str, float | None] = {}
+    if args.rdflib:
+        from rdflib import Dataset
+
+        mark = time.perf_counter()
+        dataset = Dataset(default_union=True)
+        dataset.parse(dump, format="nquads")
+        print(json.dumps({"engine": "rdflib", "load_s": round(time.perf_counter() - mark, 2),
+                          "rss_mib": round(_rss_mib(), 1)}), flush=True)  # fmt: skip
+        signal.signal(signal.SIGALRM, _alarm)
+        for label, query, given in cases:
+            bindings = {k: _rdflib_term(v) for k, v in bind(query, given).items()}
+            signal.alarm(args.rdflib_cap)
+            mark = time.perf_counter()
+            try:
+                rows = len(list(dataset.query(query.text, initBindings=bindings)))
+                rdflib_times[label] = time.perf_counter() - mark
+            except _Timeout:
+                rows, rdflib_times[label] = -1, None
+            finally:
+                signal.alarm(0)
+            seconds = rdflib_times[label]
+            shown = None if seconds is None else round(seconds, 3)
+            answer = {"engine": "rdflib", "query": label, "rows": rows, "s": shown}
+            print(json.dumps({**answer, "capped": seconds is None}, ensure_ascii=False), flush=True)
+
+    values = sorted(medians.values())
+    summary = {
+        "queries": len(medians),
+        "median_of_medians_s": round(statistics.median(values), 4),
+        "slowest_median_s": round(values[-1], 4),
+        "slowest": max(medians, key=medians.get),
+        "under_1s": sum(v < 1 for v in values),
+    }
+    if rdflib_times:
+        done = [v for v in rdflib_times.values() if v is not None]
+        summary["rdflib_finished"] = len(done)
+        summary["rdflib_median_s"] = round(statistics.median(done), 3) if done else None
+    print("SUMMARY " + json.dumps(summary, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _rdflib_term(term: object) -> object:
+    """A pyoxigraph term as rdflib's."""
+    from rdflib import Literal, URIRef
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(term)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+"""The build cache: each document's record and dump pieces, kept under a content hash.
+
+A corpus rebuild after one document changed should cost that document, not the
+corpus. An entry is keyed by everything that decides a document's output: the bytes
+and name of its source, the base IRI, the pinned build time (when
+``SOURCE_DATE_EPOCH`` is set), whether pieces are compressed, and a fingerprint of the
+tool itself — its code and every data file it reads (ontology, shapes, vocabularies,
+context). Change any of those and the key changes; nothing needs invalidating.
+
+When the build time is not pinned, it is left out of the key on purpose: a cached
+document keeps the time its graph was generated (``prov:generatedAtTime``), which is
+what that statement means.
+
+An entry is one file: a magic line, the length of the pickled record, the record, then
+the pieces back to back, so a build can copy a piece into a dump with
+``os.copy_file_range`` (no trip through Python). Entries are written to a temporary
+name and renamed, so a build killed mid-write leaves no torn entry. The cache is the
+user's own folder (default ``$XDG_CACHE_HOME/policygraph``); pickle is safe there as
+anywhere the user's own files are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import struct
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from policygraph.docbuild import PIECES, BuildSettings, DocumentRecord
+from policygraph.resources import data_dir
+
+_MAGIC = b"policygraph-cache 1\n"
+_LENGTH = struct.Struct(">Q")
+_DATA_FOLDERS = ("ontology", "shapes", "vocab")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/policygraph``, or ``~/.cache/policygraph``."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "policygraph"
+
+
+@cache
+def tool_fingerprint() -> str:
+    """A hash of the code and data files that decide what a document becomes."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py"))
+    for folder in _DATA_FOLDERS:
+        files += sorted(p for p in data_dir(folder).rglob("*") if p.is_file())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def entry_key(source: Path, settings: BuildSettings) -> str:
+    """The cache key of ``source`` built with ``settings``."""
+    digest = hashlib.sha256()
+    pinned = os.environ.get("SOURCE_DATE_EPOCH") and settings.built_at.isoformat()
+    for part in (
+        tool_fingerprint(),
+        settings.base_iri,
+        pinned or "",
+        "gzip" if settings.compress else "plain",
+        source.name,
+    ):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class Entry:
+    """A cache entry on disk: where each piece sits in its file."""
+
+    path: Path
+    record: DocumentRecord
+    offsets: dict[str, tuple[int, int]]  # piece name -> (offset, length)
+    cached: bool = False  # read from an earlier build, not built by this one
+
+
+class BuildCache:
+    """A folder of entries, two levels deep by key so no folder grows too large."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.entry"
+
+    def get(self, key: str) -> Entry | None:
+        """The entry for ``key``, or None when there is none (or it cannot be read)."""
+        path = self._path(key)
+        try:
+            with path.open("rb") as handle:
+                if handle.read(len(_MAGIC)) != _MAGIC:
+                    return None
+                (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
+                record, sizes = pickle.loads(handle.read(length))
+        except (OSError, EOFError, pickle.UnpicklingError, struct.error, ValueError):
+            return None
+        except Exception:  # an entry from another version of the classes: rebuild it
+            return None
+        start = len(_MAGIC) + _LENGTH.size + length
+        return Entry(path, record, _offsets(start, sizes), cached=True)
+
+    def put(self, key: str, record: DocumentRecord, pieces: dict[str, bytes]) -> Entry:
+        """Write an entry atomically and return it."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sizes = [len(pieces[name]) for name in PIECES]
+        head = pickle.dumps((record, sizes), protocol=pickle.HIGHEST_PROTOCOL)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(_MAGIC + _LENGTH.pack(len(head)) + head)
+                for name in PIECES:
+                    handle.write(pieces[name])
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return Entry(path, record, _offsets(len(_MAGIC) + _LENGTH.size + len(head), sizes))
+
+
+def _offsets(start: int, sizes: list[int]) -> dict[str, tuple[int, int]]:
+    offsets = {}
+    for name, size in zip(PIECES, sizes, strict=True):
+        offsets[name] = (start, size)
+        start += size
+    return offsets

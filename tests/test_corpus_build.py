@@ -1,0 +1,234 @@
+"""Building a corpus: parallel workers, the per-document cache, dumps assembled from pieces.
+
+A corpus from ``bench/corpus.py`` (English and Chinese documents that cite each other)
+is built several ways — one process or two, cold or from the cache, plain or gzip —
+and the results are compared with each other and with each document built alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Graph
+from rdflib.compare import isomorphic
+
+from policygraph.errors import InputError, NonConformanceError
+from policygraph.pipeline import build
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMPS = (
+    "policygraph.nt",
+    "policygraph.nq",
+    "policygraph.ttl",
+    "policygraph.trig",
+    "policygraph.jsonld",
+    "policygraph-entailed.nt",
+)
+CORPUS_SIZE = 8
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "corpus.py"), "--n", str(CORPUS_SIZE), "--seed", "7",
+         "--out", str(folder)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pinned() -> pytest.MonkeyPatch:
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def parallel(corpus: Path, pinned: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("parallel")
+    result = build([corpus], out=root / "out", cache_dir=root / "cache", jobs=2)
+    return result, root
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def test_the_corpus_has_both_layouts(corpus: Path, parallel) -> None:
+    result, _ = parallel
+    assert len(result.documents) == CORPUS_SIZE
+    assert {d.language for d in result.documents} == {"en", "zh"}
+    assert result.cached == 0
+
+
+def test_quads_are_the_sum_of_the_documents_graphs(parallel) -> None:
+    """Each document's graph arrives whole in the dataset dumps; nothing else is added."""
+    result, root = parallel
+    out = root / "out"
+    dataset = Dataset()
+    dataset.parse(out / "policygraph.nq", format="nquads")
+    per_graph = {str(g.identifier): len(g) for g in dataset.graphs() if len(g)}
+    for doc in result.documents:
+        graph = doc.iri.replace("/policy/", "/graph/")
+        assert per_graph[graph] == doc.triples
+    assert len(_lines(out / "policygraph.nq")) == result.quads
+    assert sum(per_graph.values()) == result.quads
+    assert result.quads == sum(d.triples for d in result.documents) + sum(
+        n for g, n in per_graph.items() if not any(g == d.iri.replace("/policy/", "/graph/")
+                                                   for d in result.documents)
+    )  # fmt: skip
+
+
+def test_union_dumps_hold_each_triple_once(parallel) -> None:
+    result, root = parallel
+    out = root / "out"
+    lines = _lines(out / "policygraph.nt")
+    assert len(lines) == len(set(lines)) == result.triples
+    union = Graph()
+    dataset = Dataset()
+    dataset.parse(out / "policygraph.nq", format="nquads")
+    for s, p, o, _ in dataset.quads():
+        union.add((s, p, o))
+    assert len(union) == result.triples
+    void = Graph().parse(out / "void.ttl")
+    stated = {
+        int(o) for o in void.objects(None, Graph().namespace_manager.expand_curie("void:triples"))
+    }
+    assert stated == {result.triples}
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("policygraph.ttl", "turtle"), ("policygraph.jsonld", "json-ld")]
+)
+def test_every_union_format_is_the_same_graph(parallel, name: str, fmt: str) -> None:
+    _, root = parallel
+    reference = Graph().parse(root / "out" / "policygraph.nt", format="nt")
+    assert isomorphic(Graph().parse(root / "out" / name, format=fmt), reference)
+
+
+def test_trig_is_the_same_dataset_as_nquads(parallel) -> None:
+    _, root = parallel
+    a, b = Dataset(), Dataset()
+    a.parse(root / "out" / "policygraph.nq", format="nquads")
+    b.parse(root / "out" / "policygraph.trig", format="trig")
+    assert set(a.quads()) == set(b.quads())
+
+
+def test_a_document_built_alone_is_its_graph_in_the_corpus(
+    corpus: Path, parallel, tmp_path: Path
+) -> None:
+    result, root = parallel
+    source = Path(result.documents[3].path)
+    alone = build([source], out=tmp_path / "alone")
+    assert alone.documents[0].triples == result.documents[3].triples
+    corpus_data = Dataset()
+    corpus_data.parse(root / "out" / "policygraph.nq", format="nquads")
+    graph_iri = result.documents[3].iri.replace("/policy/", "/graph/")
+    alone_data = Dataset()
+    alone_data.parse(tmp_path / "alone" / "policygraph.nq", format="nquads")
+    in_corpus = Graph()
+    for s, p, o, g in corpus_data.quads():
+        if str(g) == graph_iri:
+            in_corpus.add((s, p, o))
+    by_itself = Graph()
+    for s, p, o, g in alone_data.quads():
+        if str(g) == graph_iri:
+            by_itself.add((s, p, o))
+    assert isomorphic(in_corpus, by_itself)
+
+
+def test_one_process_and_two_write_the_same_bytes(corpus: Path, parallel, tmp_path: Path) -> None:
+    _, root = parallel
+    build([corpus], out=tmp_path / "serial", jobs=1)
+    assert _bytes(tmp_path / "serial") == _bytes(root / "out")
+
+
+def test_a_rebuild_reuses_every_unchanged_document(corpus: Path, parallel, tmp_path: Path) -> None:
+    _, root = parallel
+    again = build([corpus], out=tmp_path / "again", cache_dir=root / "cache", jobs=2)
+    assert again.cached == CORPUS_SIZE
+    assert again.document_timings == {}  # no document stage ran
+    assert _bytes(tmp_path / "again") == _bytes(root / "out")
+
+
+def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_path: Path) -> None:
+    result, root = parallel
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    for source in corpus.iterdir():
+        (copy / source.name).write_bytes(source.read_bytes())
+    changed = copy / Path(result.documents[0].path).name
+    text = changed.read_text(encoding="utf-8")
+    changed.write_text(text + "\n", encoding="utf-8")  # one more byte: a new hash
+    cache = tmp_path / "cache"
+    build([copy], out=tmp_path / "first", cache_dir=cache)
+    changed.write_text(text, encoding="utf-8")
+    second = build([copy], out=tmp_path / "second", cache_dir=cache)
+    assert second.cached == CORPUS_SIZE - 1
+    assert _bytes(tmp_path / "second") == _bytes(root / "out")
+
+
+def test_gzip_dumps_are_the_plain_dumps_compressed(corpus: Path, parallel, tmp_path: Path) -> None:
+    _, root = parallel
+    build([corpus], out=tmp_path / "gz", cache_dir=tmp_path / "cache", compress=True)
+    for name in DUMPS:
+        packed = (tmp_path / "gz" / f"{name}.gz").read_bytes()
+        assert gzip.decompress(packed) == (root / "out" / name).read_bytes()
+
+
+def test_a_defect_in_one_document_is_reported_with_its_file_and_line(
+    corpus: Path, pinned, tmp_path: Path
+) -> None:
+    """An objective due in 1925 parses (it is a year) but is no plausible target year."""
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    planted = None
+    for source in sorted(corpus.iterdir()):
+        text = source.read_text(encoding="utf-8")
+        if planted is None and source.name.startswith("en-") and "By 20" in text:
+            lines = text.split("\n")
+            number = next(i for i, line in enumerate(lines, start=1) if "By 20" in line)
+            lines[number - 1] = lines[number - 1].replace("By 20", "By 19", 1)
+            text = "\n".join(lines)
+            planted = (source.name, number)
+        (copy / source.name).write_text(text, encoding="utf-8")
+    assert planted is not None
+    out = tmp_path / "out"
+    with pytest.raises(NonConformanceError) as raised:
+        build([copy], out=out, jobs=2)
+    report = raised.value.report_text
+    violations = [line for line in report.split("\n") if "Violation" in line]
+    assert violations and all(
+        line.strip().startswith(f"{planted[0]}:{planted[1]}:") for line in violations
+    )
+    assert "target year" in report
+    assert not out.exists()
+
+
+def test_a_bad_document_stops_the_build_and_keeps_the_last_good_one(
+    corpus: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    for source in corpus.iterdir():
+        (copy / source.name).write_bytes(source.read_bytes())
+    out = tmp_path / "out"
+    build([copy], out=out, cache_dir=tmp_path / "cache")
+    before = _bytes(out)
+    (copy / "zz-broken.txt").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(InputError) as raised:
+        build([copy], out=out, cache_dir=tmp_path / "cache", jobs=2)
+    assert "zz-broken.txt" in str(raised.value)
+    assert _bytes(out) == before
