@@ -232,3 +232,12 @@ def test_a_bad_document_stops_the_build_and_keeps_the_last_good_one(
         build([copy], out=out, cache_dir=tmp_path / "cache", jobs=2)
     assert "zz-broken.txt" in str(raised.value)
     assert _bytes(out) == before
+
+
+def test_the_cache_key_follows_the_document_stage_code_only() -> None:
+    """The stage's modules and data files are in the fingerprint; the server is not."""
+    from policygraph.buildcache import _stage_modules
+
+    names = {path.name for path in _stage_modules()}
+    assert {"parse.py", "graph.py", "shacl_compiled.py", "__init__.py"} <= names
+    assert not names & {"serve.py", "cli.py", "load.py"}

@@ -21,6 +21,7 @@ anywhere the user's own files are.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import pickle
@@ -46,15 +47,44 @@ def default_cache_dir() -> Path:
 
 @cache
 def tool_fingerprint() -> str:
-    """A hash of the code and data files that decide what a document becomes."""
+    """A hash of the code and data files that decide what a document becomes.
+
+    The code is the modules the per-document stage imports, found by reading their
+    import statements from ``docbuild`` on — not the whole package, so that a change to
+    the server or the CLI does not make every cached document stale.
+    """
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    files = sorted(package.rglob("*.py"))
+    files = _stage_modules()
     for folder in _DATA_FOLDERS:
         files += sorted(p for p in data_dir(folder).rglob("*") if p.is_file())
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _stage_modules() -> list[Path]:
+    """The source files of ``policygraph.docbuild`` and every policygraph module it imports."""
+    package = Path(__file__).resolve().parent
+    seen: set[str] = set()
+    todo = ["docbuild"]
+    while todo:
+        name = todo.pop()
+        path = package / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "policygraph":
+                    todo += [alias.name for alias in node.names]
+                elif node.module.startswith("policygraph."):
+                    todo.append(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                todo += [
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("policygraph.")
+                ]
+    # __init__ holds the version that every document's provenance states.
+    return sorted(package / f"{name}.py" for name in seen | {"__init__"})
 
 
 def entry_key(source: Path, settings: BuildSettings) -> str:
