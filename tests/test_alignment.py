@@ -12,6 +12,7 @@ six chapters (I–VI) numbered straight through 30 items.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -139,7 +140,7 @@ def test_every_entailed_triple_is_one_owlrl_draws_too(build_dir: Path, owlrl_clo
 def test_the_entailed_file_is_sorted_new_and_described(build_dir: Path):
     """Sorted within each piece (a document's own, then the shared block), each line once."""
     lines = (build_dir / ENTAILED_FILE).read_text(encoding="utf-8").splitlines()
-    descents = sum(1 for a, b in zip(lines, lines[1:], strict=False) if b < a)
+    descents = sum(1 for a, b in pairwise(lines) if b < a)
     assert descents <= 1 and len(lines) == len(set(lines))
     data = set((build_dir / "policygraph.nt").read_text(encoding="utf-8").splitlines())
     assert not data & set(lines)
