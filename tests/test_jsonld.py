@@ -160,6 +160,7 @@ def test_pyoxigraph_reads_back_every_triple_exactly(source: Graph, context, tmp_
 
 def test_pyld_reads_back_the_source_graph(source: Graph, context, tmp_path) -> None:
     from pyld import jsonld as pyld  # a test dependency (pyproject: test extra)
+
     text = write(ox_triples(source), tmp_path / "out.jsonld", context)
     dataset = pyld.to_rdf(json.loads(text), {})
     assert set(dataset) == {"@default"}
@@ -294,6 +295,7 @@ def _with_native_values(value: Any) -> Any:
 
 def _pyld_compacted(triples: list[ox.Triple], context: dict[str, Any]) -> list[dict]:
     from pyld import jsonld as pyld  # a test dependency (pyproject: test extra)
+
     expanded = pyld.from_rdf(_pyld_dataset(triples), {"useNativeTypes": False})
     nodes = pyld.compact(expanded, context, {"graph": True})["@graph"]
     return [_with_native_values(node) for node in nodes]
