@@ -4,7 +4,9 @@ This stage runs after every document has been parsed and mapped, because a link
 needs both ends. It reads the documents' own graphs (titles, document numbers,
 texts, themes), so it depends on what the graph says, not on how the parser got
 there, and it writes a graph of its own, published as the named graph
-``{base}graph/links``.
+``{base}graph/links``. What it needs of a graph is read as soon as the graph is made
+(:func:`link_features`: a small, picklable record), so a build need not keep every
+document's graph until the end; :func:`link_from_features` then links them all.
 
 Citations. A text names another document by its title — in 《》 in Chinese, in
 quotation marks in English — or by its document number (国发〔2018〕42号). The

@@ -35,7 +35,7 @@ import numpy as np
 
 THEME_WEIGHT = Decimal("0.5")
 TEXT_WEIGHT = Decimal("0.5")
-NGRAM_SIZES = (2, 3)
+NGRAM_SIZES = (2, 3)  # 3 at most: see _gram_keys
 DECIMALS = Decimal("0.001")
 TOP_K = 3
 THRESHOLD = Decimal("0.3")
@@ -109,8 +109,9 @@ def _gram_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The n-grams of each text, counted, as :func:`ngrams` finds them, but all at once.
 
     An n-gram is keyed by its code points, c1·2⁴² + c2·2²¹ + c3 (c3 = 0 for a bigram;
-    no n-gram character is U+0000), so keys sort as the n-grams' strings do. Returns
-    (text, key, count) for every distinct n-gram of every text, by text, then key.
+    no n-gram character is U+0000), so keys sort as the n-grams' strings do; no n-gram
+    is longer than 3. Returns (text, key, count) for every distinct n-gram of every
+    text, by text, then key.
     """
     folded = [unicodedata.normalize("NFKC", text).lower() for text in texts]
     # one string, a NUL after each text: a NUL is no n-gram character, so no n-gram
@@ -122,17 +123,15 @@ def _gram_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     usable = np.array([bool(_GRAM_CHARACTER.match(chr(c))) for c in distinct.tolist()])
     word = usable[which] if distinct.size else np.zeros(0, dtype=bool)
     text_of = np.repeat(np.arange(len(texts)), [len(f) + 1 for f in folded])
-    two = np.flatnonzero(word[:-1] & word[1:])
-    three = np.flatnonzero(word[:-2] & word[1:-1] & word[2:])
-    keys = np.concatenate(
-        (
-            (points[two] << 2 * _CODE_BITS) | (points[two + 1] << _CODE_BITS),
-            (points[three] << 2 * _CODE_BITS)
-            | (points[three + 1] << _CODE_BITS)
-            | points[three + 2],
-        )
-    )
-    text = np.concatenate((text_of[two], text_of[three]))
+    keys, text = [], []
+    for size in NGRAM_SIZES:  # at most 3 code points make a key
+        at = np.flatnonzero(np.all([word[i : word.size - size + 1 + i] for i in range(size)], 0))
+        key = np.zeros(at.size, dtype=np.int64)
+        for i in range(size):
+            key |= points[at + i] << (2 - i) * _CODE_BITS
+        keys.append(key)
+        text.append(text_of[at])
+    keys, text = np.concatenate(keys), np.concatenate(text)
     order = np.lexsort((keys, text))
     keys, text = keys[order], text[order]
     new = np.ones(keys.size, dtype=bool)
@@ -154,7 +153,7 @@ class _Vectors:
     """
 
     indptr: np.ndarray  # int64, rows + 1
-    ids: np.ndarray  # int64
+    ids: np.ndarray  # int32
     weights: np.ndarray  # float64
     grams: int  # distinct n-grams
 
@@ -183,7 +182,7 @@ class _Vectors:
         weights = np.empty_like(raw)
         for lo in range(0, total, 4096):  # in slices of rows, to keep the Python floats few
             cls._normalise(indptr[lo : min(lo + 4096, total) + 1], raw, weights)
-        return cls(indptr.astype(np.int64), ids.astype(np.int64), weights, int(vocabulary.size))
+        return cls(indptr.astype(np.int64), ids.astype(np.int32), weights, int(vocabulary.size))
 
     @staticmethod
     def _normalise(starts: np.ndarray, raw: np.ndarray, weights: np.ndarray) -> None:
@@ -274,7 +273,7 @@ class _Postings:
 
     keys: np.ndarray  # int64, ascending
     start: np.ndarray  # int64
-    entries: np.ndarray  # int64
+    entries: np.ndarray  # int32 or int64
 
     @classmethod
     def of(cls, keys: np.ndarray, entries: np.ndarray) -> _Postings:
@@ -282,6 +281,17 @@ class _Postings:
         keys = keys[order]
         start = np.flatnonzero(np.append(True, keys[1:] != keys[:-1]))
         return cls(keys[start], np.append(start, keys.size).astype(np.int64), entries[order])
+
+    @classmethod
+    def join(cls, parts: list[_Postings]) -> _Postings:
+        """Postings of keys ascending from part to part, as one."""
+        offsets = np.cumsum([0] + [p.entries.size for p in parts])
+        starts = [p.start[:-1] + o for p, o in zip(parts, offsets[:-1], strict=True)]
+        return cls(
+            np.concatenate([np.zeros(0, np.int64)] + [p.keys for p in parts]),
+            np.append(np.concatenate([np.zeros(0, np.int64), *starts]), offsets[-1]),
+            np.concatenate([np.zeros(0, np.int32)] + [p.entries for p in parts]),
+        )
 
     def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each key's entries lie in ``entries``: (starts, ends); empty if absent."""
@@ -312,14 +322,18 @@ class _Search:
        pass (from the sizes of theme sets); none scores more than f(J_max, T).
     2. **Text bound.** So entering needs a rounded cosine of at least k_min, the least
        k with f(J_max, k/1000) ≥ t (if none, a skips the pass), hence a cosine of at
-       least c = (k_min − ½)/1000. Visit a's n-grams by falling weight: a target having
-       none of the first r has cosine Σ_{g not visited} a_g·b_g ≤ B_r =
-       min(‖a_rest‖·‖b‖, Σ_{g not visited} a_g·max_b b_g), where ‖b‖ = 1 (weights are
-       positive). So only targets having one of a's n-grams before the first r with
-       B_r < c (the *prefix*) can enter; the index by n-gram finds them (under each of
-       a's themes, for targets sharing one). Of those, one whose products over the
-       prefix sum to P has cosine ≤ P + B_r, and is dropped when that is below the c of
-       its own J. The rest are scored.
+       least c = (k_min − ½)/1000. J_max is taken per size of the target's theme set
+       (J ≤ s/(|a| + |b| − s) with s ≤ min(|a|, |b|) shared), so each size has its c.
+       Visit a's n-grams by falling weight: a target having none of the first r has
+       cosine Σ_{g not visited} a_g·b_g ≤ B_r = min(‖a_rest‖·‖b‖, Σ_{g not visited}
+       a_g·max_b b_g), where ‖b‖ = 1 (weights are positive). So only targets having one
+       of a's n-grams visited while B_r ≥ c (the *prefix*) can enter; an index finds
+       them: by n-gram and row (the own group is a range of rows), or by theme, set size
+       and n-gram (a target under the first of a's themes it shares). Of those, one
+       whose products over the prefix sum to P, its own weights there squaring to Q,
+       has cosine ≤ P + min(Σ_{g not visited} a_g·max_b b_g, ‖a_rest‖·√(1 − Q)), and
+       is dropped when that is below the c of its own J. The rest are scored, best
+       bound first, so that the entry scores rise as early as they can.
        Where k_min = 0 (any cosine will do), the lists are first seeded from each
        source's ``SEED`` heaviest n-grams, which raises t; where k_min stays 0, every
        target of the pass is scored, cosine 0 (no shared n-gram) included.
@@ -332,9 +346,10 @@ class _Search:
 
     Every bound only over-estimates, with ``_SLACK`` to spare for its own rounding, so
     no pair the formula keeps is skipped, and every kept pair has the formula's score.
-    Memory: the sparse matrix by rows, its entries by n-gram (overall, and under each
-    theme of their row), and for ``SOURCES`` sources at a time the candidate pairs from
-    at most ``BATCH`` postings at once: nothing over all pairs.
+    Memory: the sparse matrix by rows, its entries again by n-gram (overall, and under
+    each theme of their row), and for ``SOURCES`` sources at a time a dense block of
+    their vectors and the candidate pairs from at most ``BATCH`` postings at once:
+    nothing over all pairs.
     """
 
     SOURCES = 256
@@ -364,7 +379,7 @@ class _Search:
         self._theme_sets(sets)
         self._jaccards()
         self.vectors = v = _Vectors.build([m.text for m in self.items])
-        self.entry_row = np.repeat(np.arange(n, dtype=np.int64), np.diff(v.indptr))
+        self.entry_row = np.repeat(np.arange(n, dtype=np.int32), np.diff(v.indptr))
         # scratch: an n-gram's column in a batch's dense block, else the zero column
         self.local = np.full(v.grams, -1, dtype=np.int64)
         self.max_weight = np.zeros(v.grams, dtype=np.float64)
@@ -372,13 +387,18 @@ class _Search:
         # every entry by n-gram, then by row: key n-gram × entries + entry, ascending, so
         # that one search finds an n-gram's entries, or those in a range of rows
         self.entries = v.ids.size
-        self.column_key = np.sort(v.ids * self.entries + np.arange(self.entries))
+        self.column_key = np.sort(v.ids.astype(np.int64) * self.entries + np.arange(self.entries))
         # every entry again under each theme of its row, keyed theme × row's set size × n-gram
-        rows, theme = self.theme_rows.entries, self.theme_of_listed
-        lengths = np.diff(v.indptr)[rows]
-        entries = _ranges(v.indptr[rows], v.indptr[rows] + lengths)
-        under = np.repeat(theme * self.sizes + self.size[rows], lengths)
-        self.by_theme = _Postings.of(under * v.grams + v.ids[entries], entries)
+        # (one theme at a time, to sort small arrays)
+        parts = []
+        for theme in range(self.theme_rows.keys.size):
+            listed = slice(self.theme_rows.start[theme], self.theme_rows.start[theme + 1])
+            rows = self.theme_rows.entries[listed]
+            lengths = np.diff(v.indptr)[rows]
+            entries = _ranges(v.indptr[rows], v.indptr[rows] + lengths).astype(np.int32)
+            under = np.repeat(self.theme_rows.keys[theme] * self.sizes + self.size[rows], lengths)
+            parts.append(_Postings.of(under * v.grams + v.ids[entries], entries))
+        self.by_theme = _Postings.join(parts)
 
     def _theme_sets(self, sets: list[frozenset[str]]) -> None:
         """Theme sets as bit masks by row; each row's themes; the rows having each theme."""
@@ -408,7 +428,6 @@ class _Search:
         lengths = self.group_start[group + 1] - self.group_start[group]
         rows = _ranges(self.group_start[group], self.group_start[group + 1])
         self.theme_rows = _Postings.of(np.repeat(theme, lengths), rows)
-        self.theme_of_listed = np.repeat(self.theme_rows.keys, np.diff(self.theme_rows.start))
 
     def _jaccards(self) -> None:
         """Jaccard indices by (shared, either) theme counts; J_max by pass and set size."""
@@ -475,8 +494,8 @@ class _Search:
         common = self.mask[a] & self.mask[b]
         if below is not None:
             common &= self.below[below]
-        counts = np.bitwise_count(common)
-        return counts.astype(np.int64) if counts.ndim == 1 else counts.sum(axis=1, dtype=np.int64)
+        counts = _bit_count(common)
+        return counts if counts.ndim == 1 else counts.sum(axis=1, dtype=np.int64)
 
     @staticmethod
     def epsilon(terms: int) -> float:
@@ -762,6 +781,16 @@ def _suffix_sums(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
         out[start:end] = np.cumsum(values[start:end][::-1])[::-1]
         start = end
     return out
+
+
+def _bit_count(words: np.ndarray) -> np.ndarray:
+    """Set bits of each 64-bit word (numpy 2 counts them itself; 1.26 by the bit trick)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words).astype(np.int64)
+    x = words - ((words >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return ((x * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.int64)
 
 
 def _whole(sources: np.ndarray, sizes: np.ndarray, budget: int) -> Iterator[slice]:
