@@ -1,4 +1,4 @@
-"""What the server publishes about a build: the build in memory, its base IRI, descriptions.
+"""What the server publishes about a build: the build's quads, its base IRI, descriptions.
 
 ``policygraph serve`` answers a resource's IRI with its *description*: every triple with
 the resource as subject (blank nodes followed, as in a concise bounded description), the
@@ -10,13 +10,25 @@ site writer can publish the same descriptions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policygraph.errors import PolicyGraphError
 
-__all__ = ["LABEL_PREDICATES", "MAX_INCOMING", "describe", "graph_sizes", "load_build", "read_base"]
+if TYPE_CHECKING:
+    from policygraph.store import Location
+
+__all__ = [
+    "LABEL_PREDICATES",
+    "MAX_INCOMING",
+    "BuildView",
+    "describe",
+    "graph_sizes",
+    "load_build",
+    "read_base",
+]
 
 MAX_INCOMING = 2000
 VOID_URI_SPACE = "http://rdfs.org/ns/void#uriSpace"
@@ -27,19 +39,66 @@ LABEL_PREDICATES = (
 )
 
 
-def load_build(data: Path) -> Any:
-    """The build's graphs plus its ``void.ttl`` (in the default graph), in memory."""
+class BuildView:
+    """A build as the server's pages read it: the dump's quads plus the VoID description.
+
+    The quads are a persistent store opened read-only, shared with the SPARQL workers,
+    so the description (in the default graph, where :func:`read_base` looks) cannot be
+    added to it — and should not be: the workers' default graph is the union of the
+    named graphs, which would then include it. It is kept in a small store of its own
+    and looked up alongside. Offers what pages and :func:`describe` use:
+    ``quads_for_pattern`` and iteration.
+    """
+
+    def __init__(self, quads: Any, description: Any, graphs: dict[str, int]):
+        self.quads = quads
+        self.description = description
+        self.graphs = graphs
+
+    def quads_for_pattern(
+        self, subject: Any = None, predicate: Any = None, object: Any = None, graph_name: Any = None
+    ) -> Iterator[Any]:
+        """Matching quads of the dump, then of the description (only in the default graph)."""
+        import pyoxigraph as ox
+
+        yield from self.quads.quads_for_pattern(subject, predicate, object, graph_name)
+        if graph_name is None or isinstance(graph_name, ox.DefaultGraph):
+            yield from self.description.quads_for_pattern(subject, predicate, object, graph_name)
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.quads
+        yield from self.description
+
+    def __len__(self) -> int:
+        return len(self.quads) + len(self.description)
+
+
+def load_build(data: Path, location: Location | None = None) -> Any:
+    """The build's graphs plus its ``void.ttl`` (in the default graph).
+
+    A large build is read from its persistent store (:mod:`policygraph.store`, made
+    here if need be) as a :class:`BuildView`; a small one is loaded into memory, as a
+    ``pyoxigraph.Store``. ``location`` is where :func:`policygraph.store.locate` found
+    the quads, when the caller has asked already.
+    """
     import pyoxigraph as ox
 
-    from policygraph.query import QueryError, load_store
+    from policygraph.query import QueryError
+    from policygraph.store import locate
 
     try:
-        store = load_store([data])
+        location = location or locate(data)
+        store = location.open()
     except QueryError as exc:
         raise PolicyGraphError(str(exc)) from None
     void = data / "void.ttl"
+    if location.persistent:
+        description = ox.Store()
+        store = BuildView(store, description, location.graph_sizes() or graph_sizes(store))
+    else:
+        description = store
     if void.is_file():
-        store.load(path=str(void), format=ox.RdfFormat.TURTLE, to_graph=ox.DefaultGraph())
+        description.load(path=str(void), format=ox.RdfFormat.TURTLE, to_graph=ox.DefaultGraph())
     return store
 
 
@@ -64,7 +123,13 @@ def read_base(data: Path, store: Any) -> str:
 
 
 def graph_sizes(store: Any) -> dict[str, int]:
-    """Triples per named graph (the default graph holds only the VoID description)."""
+    """Triples per named graph (the default graph holds only the VoID description).
+
+    A :class:`BuildView` knows them from its store's marker: counting every quad of a
+    corpus build takes longer than the rest of the server's start.
+    """
+    if isinstance(store, BuildView):
+        return dict(store.graphs)
     answer = store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
     return {row["g"].value: int(row["n"].value) for row in answer}
 

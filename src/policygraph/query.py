@@ -492,11 +492,29 @@ def data_files_for(paths: Sequence[Path]) -> list[Path]:
 
 
 def load_store(paths: Sequence[Path]) -> ox.Store:
-    """An in-memory pyoxigraph store holding the files (quads keep their graphs)."""
+    """A pyoxigraph store holding the files (quads keep their graphs).
+
+    One build folder is read from its persistent store (:mod:`policygraph.store`; made
+    on first use when the build is large, so later queries start at once); files, or
+    several folders, are loaded into memory.
+    """
+    folders = list(paths) or [DEFAULT_DATA]
+    if len(folders) == 1 and folders[0].is_dir():
+        from policygraph.store import StoreError, locate
+
+        try:
+            return locate(folders[0]).open()
+        except StoreError as exc:
+            raise QueryError(str(exc)) from None
+    return _load_in_memory(data_files_for(paths))
+
+
+def _load_in_memory(files: Sequence[Path]) -> ox.Store:
+    """An in-memory store holding the files, each parsed by its extension."""
     import pyoxigraph as ox
 
     store = ox.Store()
-    for path in data_files_for(paths):
+    for path in files:
         rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".").lower())
         if rdf_format is None:
             raise QueryError(

@@ -33,6 +33,10 @@ of the resources on the other end of those links, so a client can show them by n
 The build is immutable while served, so rendered responses are cached (bounded LRU,
 by bytes) and marked with an ETag; that is what lets a two-core machine answer hundreds
 of page requests a second.
+
+A large build is read from its persistent store (:mod:`policygraph.store`), made on the
+first start and reused by every later one; the server and its SPARQL workers open it
+read-only, so its quads are on disk once rather than in memory three times.
 """
 
 from __future__ import annotations
@@ -188,19 +192,23 @@ class Server:
     """The WSGI application over one build. Call :meth:`start` before serving, :meth:`close`
     after; both are idempotent enough for tests to use the object in-process."""
 
-    def __init__(self, config: ServeConfig):
+    def __init__(self, config: ServeConfig, notice: Callable[[str], None] | None = None):
         data = Path(config.data)
         if not data.is_dir():
             raise PolicyGraphError(f"{data}: no such build folder; run 'policygraph build' first")
         self.config = config
         self.data = data
-        self.store = load_build(data)
         from policygraph.iris import normalise_base
+        from policygraph.store import locate
 
+        self.location = locate(data, notice)  # the one store the server and workers read
+        self.store = load_build(data, self.location)
         self.base = normalise_base(config.base_iri or read_base(data, self.store))
         self.graphs = graph_sizes(self.store)
         self.cache = LRUCache(config.cache_mb * 1024 * 1024)
-        self.pool = WorkerPool(data, config.workers, config.timeout, config.worker_memory_mb)
+        self.pool = WorkerPool(
+            self.location, config.workers, config.timeout, config.worker_memory_mb
+        )
         pages = _pages()
         self.pages = pages
         self.prefixes = pages.prefixes() if pages else {}
@@ -226,7 +234,7 @@ class Server:
         return sum(self.graphs.values())
 
     def start(self) -> None:
-        """Start the SPARQL workers (each loads the build)."""
+        """Start the SPARQL workers (each opens the build's store, or loads a small build)."""
         try:
             self.pool.start()
         except RuntimeError as exc:
@@ -588,7 +596,7 @@ def run(
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM); the workers are stopped on the way out."""
     started = time.perf_counter()
-    app = Server(config)
+    app = Server(config, notice=announce)
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

@@ -8,6 +8,11 @@ started in the background to take its place. Workers are started with ``spawn`` 
 clean interpreter), because forking a multi-threaded web server can copy a held lock
 into the child.
 
+The build's quads are not copied per worker when the build is large: the pool finds
+(or makes, once) the build's persistent store in the parent (:mod:`policygraph.store`),
+and every worker opens that same store read-only — one copy on disk, shared through the
+page cache. A small build is loaded into each worker's memory, which is faster there.
+
 A worker also applies the row cap: it reads at most ``max_rows`` solutions (or triples)
 from the engine, notes whether more were there, and serialises only what it kept, so a
 huge result never crosses the pipe.
@@ -27,7 +32,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policygraph.store import Location
 
 log = logging.getLogger(__name__)
 
@@ -244,14 +252,12 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, data: str, memory_mb: int) -> None:
-    """Load the build, say ready, then answer jobs until the pipe closes."""
-    from policygraph.query import load_store
-
+def _worker_main(conn: Connection, location: Location, memory_mb: int) -> None:
+    """Open (or load) the build, say ready, then answer jobs until the pipe closes."""
     _die_with_parent()
     _limit_memory(memory_mb)
     try:
-        store = load_store([Path(data)])
+        store = location.open()
     except Exception as exc:  # the parent reports it; a worker has no one else to tell
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -282,14 +288,16 @@ class _Worker:
 class WorkerPool:
     """A fixed number of query workers, each killed and replaced when a query overruns.
 
-    :param data: the build folder (its ``policygraph.nq`` is loaded by every worker).
+    :param data: the build folder, or where :func:`policygraph.store.locate` found its
+        quads (the store every worker opens, or the dump each one loads).
     :param size: number of workers, i.e. queries evaluated at once.
     :param timeout: seconds a query may run; also the longest wait for a free worker.
     :param memory_mb: address-space cap per worker (0: none).
     """
 
-    def __init__(self, data: Path, size: int, timeout: float, memory_mb: int = 0):
-        self.data = Path(data)
+    def __init__(self, data: Path | Location, size: int, timeout: float, memory_mb: int = 0):
+        self.data = data
+        self.location: Location | None = None
         self.size = max(1, size)
         self.timeout = timeout
         self.memory_mb = memory_mb
@@ -315,6 +323,9 @@ class WorkerPool:
         (which stops a worker when the server dies mid-query) follows the *thread* that
         started a process, so a short-lived thread would take its workers with it.
         """
+        from policygraph.store import Location, locate
+
+        self.location = self.data if isinstance(self.data, Location) else locate(Path(self.data))
         self._ready_timeout = ready_timeout
         self._spawner.start()
         for request in [self._request_worker() for _ in range(self.size)]:
@@ -352,7 +363,7 @@ class WorkerPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(child, str(self.data), self.memory_mb),
+            args=(child, self.location, self.memory_mb),
             name="policygraph-sparql-worker",
             daemon=True,
         )
