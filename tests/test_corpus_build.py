@@ -177,7 +177,30 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     changed.write_text(text, encoding="utf-8")
     second = build([copy], out=tmp_path / "second", cache_dir=cache)
     assert second.cached == CORPUS_SIZE - 1
+    # the similarity weights are corpus wide: one changed document means a new search
+    assert any(stage.startswith("links ") for stage in second.document_timings)
     assert _bytes(tmp_path / "second") == _bytes(root / "out")
+
+
+def test_links_in_small_chunks_are_the_same_dataset(
+    corpus: Path, parallel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are cut between measures; however small, together they are the links graph."""
+    from policygraph import linkdump
+
+    result, root = parallel
+    assert result.links.similar > 20  # enough links for many chunks
+    monkeypatch.setattr(linkdump, "CHUNK_LINKS", 3)
+    build([corpus], out=tmp_path / "small", jobs=2)
+    for name in ("policygraph.nt", "policygraph.nq", "policygraph-entailed.nt"):
+        small = _lines(tmp_path / "small" / name)
+        assert len(small) == len(set(small))
+        assert set(small) == set(_lines(root / "out" / name))
+    chunked, whole = Dataset(), Dataset()
+    chunked.parse(tmp_path / "small" / "policygraph.trig", format="trig")
+    whole.parse(root / "out" / "policygraph.nq", format="nquads")
+    assert len(chunked) == len(whole)
+    assert set(chunked.quads()) == set(whole.quads())
 
 
 def test_gzip_dumps_are_the_plain_dumps_compressed(corpus: Path, parallel, tmp_path: Path) -> None:
@@ -239,5 +262,5 @@ def test_the_cache_key_follows_the_document_stage_code_only() -> None:
     from policygraph.buildcache import _stage_modules
 
     names = {path.name for path in _stage_modules()}
-    assert {"parse.py", "graph.py", "shacl_compiled.py", "__init__.py"} <= names
+    assert {"parse.py", "graph.py", "shacl_compiled.py", "__init__.py", "linkdump.py"} <= names
     assert not names & {"serve.py", "cli.py", "load.py"}

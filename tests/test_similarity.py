@@ -147,3 +147,10 @@ def test_n_grams_are_keyed_as_the_plain_definition_counts_them():
 def test_no_measures_or_no_slots_link_nothing():
     assert similar_measures([]) == []
     assert similar_measures(corpus(1, 20), top_k=0) == []
+
+
+def test_batches_searched_in_two_processes_give_the_same_result(monkeypatch):
+    measures = corpus(8, 150)
+    expected = reference(measures, 3, similarity.THRESHOLD)
+    monkeypatch.setattr(similarity._Search, "SOURCES", 11)  # many batches for the workers
+    assert similar_measures(measures, jobs=2) == expected

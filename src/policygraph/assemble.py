@@ -152,7 +152,7 @@ def write_dumps(
     staging: Path,
     entries: Sequence[Entry],
     shared: set[str],
-    links: Graph,
+    links: tuple[Graph, Sequence[Entry]],
     prefixes: tuple[set[str], set[str]],
     iris: Iris,
     compress: bool,
@@ -161,15 +161,21 @@ def write_dumps(
     """Write every dump into ``staging``: headers, the documents' pieces, the tail.
 
     ``shared`` holds the N-Triples lines about shared resources that the documents
-    reported, ``prefixes`` the names of the prefixes their Turtle and TriG use.
-    Returns the tail's triples (for the statistics), the named graphs written after
-    the documents' (links, vocabularies) and the dump files.
+    reported, ``links`` the citations graph and the similarity links' chunks (see
+    ``linkdump``), ``prefixes`` the names of the prefixes the documents' and chunks'
+    Turtle and TriG use. Returns the tail's triples (for the statistics), the triples
+    of the named graphs written after the documents' other than the chunks' (citations,
+    vocabularies) and the dump files.
+
+    Order in every dump: header, documents, similarity chunks, tail; in the dataset
+    dumps the chunks and the citations make one run of the links graph.
     """
     from policygraph.entailment import entailed_from
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
-    link_triples = export.sorted_triples(links)
+    citations, chunks = links
+    link_triples = export.sorted_triples(citations)
     tail_lines = sorted(
         shared.union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
     )
@@ -191,6 +197,8 @@ def write_dumps(
             dumps.copy_pieces(entry)
             if number % 1000 == 0:
                 progress(number)
+        for entry in chunks:
+            dumps.copy_pieces(entry)
         dumps.write("nt", "".join(tail_lines))
         dumps.write("ttl", export.turtle_body(tail, tail_prefixes))
         dumps.write("jsonld", export.jsonld_nodes_text(tail, last=True) + export.JSONLD_TAIL)

@@ -63,10 +63,11 @@ def tool_fingerprint() -> str:
 
 
 def _stage_modules() -> list[Path]:
-    """The source files of ``policygraph.docbuild`` and every policygraph module it imports."""
+    """The source files of the modules whose output the cache keeps (``docbuild``, and
+    ``linkdump`` for the links) and of every policygraph module they import."""
     package = Path(__file__).resolve().parent
     seen: set[str] = set()
-    todo = ["docbuild"]
+    todo = ["docbuild", "linkdump"]
     while todo:
         name = todo.pop()
         path = package / f"{name}.py"

@@ -98,7 +98,8 @@ def term_hash(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> int:
     return int.from_bytes(digest, "little")
 
 
-def _stats(triples: list[ox.Triple], own: list[ox.Triple]) -> DocumentStats:
+def triple_stats(triples: list[ox.Triple], own: list[ox.Triple]) -> DocumentStats:
+    """The statistics of ``triples``, of which ``own`` are stated nowhere else."""
     from policygraph.describe import namespace_of
 
     subjects = array("Q", sorted({term_hash(s) for s in {t.subject for t in triples}}))
@@ -194,7 +195,7 @@ def build_document(
         shared=export.ntriples_lines(shared),
         ttl_prefixes=ttl_prefixes,
         trig_prefixes=trig_prefixes,
-        stats=_stats(triples, own),
+        stats=triple_stats(triples, own),
     )
     if settings.compress:
         pieces = {name: export.gzip_bytes(data) for name, data in pieces.items()}

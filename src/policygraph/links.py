@@ -346,44 +346,50 @@ def _readable(iris: Iris, measure: str) -> str:
     return hashlib.sha256(measure.encode("utf-8")).hexdigest()[:16]
 
 
-# The terms every similarity record uses, made once: a build has many records.
-_SIMILAR_TO, _SIMILARITY, _SIMILAR_MEASURE = PG.similarTo, PG.similarity, PG.similarMeasure
-_SCORE, _THEME_SCORE, _TEXT_SCORE, _SHARED_THEME = (
-    PG.score,
-    PG.themeScore,
-    PG.textScore,
-    PG.sharedTheme,
-)
-_SIMILARITY_LINK = PG.SimilarityLink
+def similarity_statements(iris: Iris, link: Similarity) -> Iterator[tuple[str, str, str | Decimal]]:
+    """The statements of one similarity link, its record and the direct shortcut, as
+    plain values: IRIs as strings, scores as decimals (``xsd:decimal`` literals).
 
-
-def _decimal(value: Decimal) -> Literal:
-    """A score as a literal; scores have three decimals, so there are few to make.
-
-    Made once per written form: 0 and 0.000 are equal decimals but distinct literals.
+    The one description of a record's shape; :func:`_similarity` makes rdflib terms of
+    it, :mod:`policygraph.linkdump` pyoxigraph terms.
     """
-    return _decimal_written(str(value))
+    record = Iris.child(link.source, f"similar/{_readable(iris, link.target)}")
+    yield link.source, _SIMILAR_TO, link.target
+    yield link.source, _SIMILARITY, record
+    yield record, _RDF_TYPE, _SIMILARITY_LINK
+    yield record, _SIMILAR_MEASURE, link.target
+    yield record, _METHOD, str(METHOD)
+    yield record, _SCORE, link.score
+    yield record, _THEME_SCORE, link.theme_score
+    yield record, _TEXT_SCORE, link.text_score
+    for theme in link.shared_themes:
+        yield record, _SHARED_THEME, theme
+
+
+_RDF_TYPE, _METHOD = str(RDF.type), str(PG.method)
+_SIMILAR_TO, _SIMILARITY, _SIMILAR_MEASURE = map(
+    str, (PG.similarTo, PG.similarity, PG.similarMeasure)
+)
+_SCORE, _THEME_SCORE, _TEXT_SCORE, _SHARED_THEME = map(
+    str, (PG.score, PG.themeScore, PG.textScore, PG.sharedTheme)
+)
+_SIMILARITY_LINK = str(PG.SimilarityLink)
 
 
 @functools.cache
 def _decimal_written(text: str) -> Literal:
+    """A score as a literal; scores have three decimals, so there are few to make.
+
+    Made once per written form: 0 and 0.000 are equal decimals but distinct literals.
+    """
     return Literal(Decimal(text), datatype=XSD.decimal)
 
 
 def _similarity(iris: Iris, link: Similarity) -> Iterator[tuple[URIRef, URIRef, Node]]:
-    """The statements of one similarity link: its record and the direct shortcut."""
-    source, target = URIRef(link.source), URIRef(link.target)
-    record = URIRef(Iris.child(link.source, f"similar/{_readable(iris, link.target)}"))
-    yield source, _SIMILAR_TO, target
-    yield source, _SIMILARITY, record
-    yield record, RDF.type, _SIMILARITY_LINK
-    yield record, _SIMILAR_MEASURE, target
-    yield record, PG.method, METHOD
-    yield record, _SCORE, _decimal(link.score)
-    yield record, _THEME_SCORE, _decimal(link.theme_score)
-    yield record, _TEXT_SCORE, _decimal(link.text_score)
-    for theme in link.shared_themes:
-        yield record, _SHARED_THEME, URIRef(theme)
+    """:func:`similarity_statements` as rdflib terms."""
+    for s, p, o in similarity_statements(iris, link):
+        value = _decimal_written(str(o)) if isinstance(o, Decimal) else URIRef(o)
+        yield URIRef(s), URIRef(p), value
 
 
 # -- the stage -----------------------------------------------------------------------------
@@ -416,19 +422,25 @@ def link_statements(
     cheaply: a caller that only writes them out can take them one by one.
     """
     documents = list(documents)
+    citations, summary = cite_documents(documents, iris)
+    links = similar_measures(m for d in documents for m in d.measures)
+    summary.similar = len(links)
+    statements = itertools.chain(citations, (t for link in links for t in _similarity(iris, link)))
+    return statements, summary
+
+
+def cite_documents(documents: Iterable[DocumentLinks], iris: Iris) -> tuple[Graph, LinkSummary]:
+    """The citations between documents (a small graph: a few statements per mention),
+    with their counts; ``similar`` is left at 0 for the caller to fill."""
     # Sorted by IRI (stably, should two documents claim one IRI): the order citations
     # are read in decides which number a title printed with several is known by.
     policies = sorted((p for d in documents for p in d.policies), key=lambda p: p.iri)
     citations = _cite(policies, iris)
-    links = similar_measures(m for d in documents for m in d.measures)
     in_corpus = sum(1 for _, target in citations.pairs if target not in citations.missing)
     summary = LinkSummary(
         citations=len(citations.pairs),
         in_corpus=in_corpus,
         missing=len(citations.pairs) - in_corpus,
-        similar=len(links),
+        similar=0,
     )
-    statements = itertools.chain(
-        citations.graph, (t for link in links for t in _similarity(iris, link))
-    )
-    return statements, summary
+    return citations.graph, summary

@@ -204,8 +204,9 @@ def build(
     with _cache_folder(cache_dir) as folder:
         cache = BuildCache(folder)
         with timer.stage("documents"):
-            entries = _document_entries(sources, settings, cache, jobs, say, result)
-        _publish(entries, iris, settings, Path(out), timer, say, result)
+            entries, keys = _document_entries(sources, settings, cache, jobs, say, result)
+        work = _Work(settings, cache, keys, max(1, jobs or default_jobs()))
+        _publish(entries, iris, work, Path(out), timer, say, result)
     result.timings = timer.timings
     return result
 
@@ -249,7 +250,8 @@ def _work(task: tuple[int, Path, str]) -> tuple[int, object]:
 
 
 def _document_entries(sources, settings, cache, jobs, say, result):  # type: ignore[no-untyped-def]
-    """Every document's cache entry: read where present, built (in parallel) where not."""
+    """Every document's cache entry (read where present, built in parallel where not),
+    and every document's cache key."""
     from policygraph.buildcache import entry_key
 
     keys = [entry_key(source, settings) for source in sources]
@@ -262,7 +264,7 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
     _set_work(settings, cache)
     if jobs == 1:
         _collect(map(_work, todo), entries, total, say)
-        return entries
+        return entries, keys
     # The first document is built here, before the workers are forked: it loads the
     # shapes, vocabularies and language resources once, and the workers inherit them.
     _collect(map(_work, todo[:1]), entries, total, say)
@@ -278,7 +280,12 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
         except BaseException:
             pool.terminate()
             raise
-    return entries
+    return entries, keys
+
+
+def _add_timings(into: dict[str, float], timings: dict[str, float]) -> None:
+    for stage, seconds in timings.items():
+        into[stage] = into.get(stage, 0.0) + seconds
 
 
 def _collect(outcomes, entries, total, say) -> None:  # type: ignore[no-untyped-def]
@@ -292,14 +299,26 @@ def _collect(outcomes, entries, total, say) -> None:  # type: ignore[no-untyped-
         say(Progress("documents", done, total, Path(outcome.record.summary.path).name))
 
 
-def _publish(entries, iris, settings, out, timer, say, result) -> None:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _Work:
+    """What the stages after the documents need to know of the build."""
+
+    settings: object  # docbuild.BuildSettings
+    cache: object  # buildcache.BuildCache
+    keys: list[str]  # every document's cache key, in build order
+    jobs: int
+
+
+def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ignore[no-untyped-def]
     """Link, check and write what the documents produced."""
     from policygraph import assemble, export
     from policygraph.describe import describe
-    from policygraph.links import link_from_features
+    from policygraph.linkdump import similarity_entries
+    from policygraph.links import cite_documents
     from policygraph.sdg import LinkCounts
     from policygraph.shacl import ValidationReport, validate_graph
 
+    settings = work.settings
     report = ValidationReport(True)
     sdg_counts = LinkCounts()
     stats = assemble.StatsCollector()
@@ -325,17 +344,33 @@ def _publish(entries, iris, settings, out, timer, say, result) -> None:  # type:
         prefixes[1].update(record.trig_prefixes)
         features.append(record.links)
         if not entry.cached:  # a cached document did no work this time
-            for stage, seconds in record.timings.items():
-                timings = result.document_timings
-                timings[stage] = timings.get(stage, 0.0) + seconds
+            _add_timings(result.document_timings, record.timings)
         entry.record = None  # what is left to do needs only the entry's pieces
     say(Progress("links", 0, 1, f"linking {len(entries)} documents"))
     with timer.stage("links"):
-        links, result.links = link_from_features(features, iris)
+        citations, result.links = cite_documents(features, iris)
+
+        def say_links(done: int, total: int) -> None:
+            say(Progress("links", done, total, "similarity chunks"))
+
+        link_entries, result.links.similar = similarity_entries(
+            features, work.keys, settings, work.cache, work.jobs, say_links
+        )
     del features
-    if len(links):
+    link_triples = 0
+    for entry in link_entries:
+        chunk = entry.record
+        report.extend(chunk.report)
+        stats.add_document(chunk.stats, chunk.triples)
+        prefixes[0].update(chunk.ttl_prefixes)
+        prefixes[1].update(chunk.trig_prefixes)
+        link_triples += chunk.triples
+        if not entry.cached:
+            timings = {f"links {stage}": cpu for stage, cpu in chunk.timings.items()}
+            _add_timings(result.document_timings, timings)
+    if len(citations):
         with timer.stage("validate links"):
-            report.extend(validate_graph(links))
+            report.extend(validate_graph(citations))
     say(Progress("links", 1, 1))
     if not report.conforms:
         raise NonConformanceError(
@@ -348,11 +383,20 @@ def _publish(entries, iris, settings, out, timer, say, result) -> None:  # type:
 
     with timer.stage("export"), atomic_output(out) as staging:
         tail, named_tail, files = assemble.write_dumps(
-            staging, entries, shared, links, prefixes, iris, settings.compress, say_export
+            staging,
+            entries,
+            shared,
+            (citations, link_entries),
+            prefixes,
+            iris,
+            settings.compress,
+            say_export,
         )
         dataset = stats.finish(tail)
         result.triples = dataset.triples
-        result.quads = sum(d.triples for d in result.documents) + sum(map(len, named_tail))
+        result.quads = (
+            sum(d.triples for d in result.documents) + link_triples + sum(map(len, named_tail))
+        )
         examples = [d.iri for d in result.documents[:3]]
         description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))

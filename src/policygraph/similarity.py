@@ -503,13 +503,43 @@ class _Search:
         u = 2.0**-53
         return 4 * terms * u / (1 - terms * u) + _SLACK
 
-    def tops(self) -> Iterator[tuple[int, _Top]]:
-        """The best matches of every row, ``SOURCES`` at a time: (first row, their top)."""
-        for lo in range(0, len(self.items), self.SOURCES):
-            batch = _Batch(self, np.arange(lo, min(lo + self.SOURCES, len(self.items))))
-            for kind in (_OWN, _ANY, _NEAR, _FAR):
-                batch.search(kind)
-            yield lo, batch.top
+    def tops(self, jobs: int = 1) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """The best matches of every row, ``SOURCES`` at a time: (first row, their
+        target rows, their rounded cosines), in row order.
+
+        Batches are independent, so with ``jobs`` > 1 they are searched in that many
+        forked processes, which inherit the index instead of receiving a copy.
+        """
+        starts = range(0, len(self.items), self.SOURCES)
+        if jobs <= 1 or len(starts) < 2:
+            yield from map(self.batch, starts)
+            return
+        import multiprocessing
+
+        if "fork" not in multiprocessing.get_all_start_methods():
+            yield from map(self.batch, starts)
+            return
+        _FORKED["search"] = self
+        try:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(starts))) as pool:
+                yield from pool.imap(_forked_batch, starts)
+        finally:
+            _FORKED.clear()
+
+    def batch(self, lo: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Search the batch of sources starting at row ``lo``."""
+        batch = _Batch(self, np.arange(lo, min(lo + self.SOURCES, len(self.items))))
+        for kind in (_OWN, _ANY, _NEAR, _FAR):
+            batch.search(kind)
+        return lo, batch.top.row, batch.top.text
+
+
+# The search a forked worker inherits from the process that started it.
+_FORKED: dict[str, _Search] = {}
+
+
+def _forked_batch(lo: int) -> tuple[int, np.ndarray, np.ndarray]:
+    return _FORKED["search"].batch(lo)
 
 
 class _Batch:
@@ -820,22 +850,26 @@ def _thousandths(score: Decimal) -> int:
 
 
 def similar_measures(
-    measures: Iterable[MeasureText], top_k: int = TOP_K, threshold: Decimal = THRESHOLD
+    measures: Iterable[MeasureText],
+    top_k: int = TOP_K,
+    threshold: Decimal = THRESHOLD,
+    jobs: int = 1,
 ) -> list[Similarity]:
     """For each measure, its ``top_k`` closest measures of OTHER policies scoring ≥ ``threshold``.
 
     Ties are broken by the other measure's IRI, so the choice is deterministic. The
-    result is sorted by source IRI, then by falling score.
+    result is sorted by source IRI, then by falling score; it does not depend on
+    ``jobs``, the number of processes searching.
     """
     items = sorted(measures, key=lambda m: m.iri)
     if not items or top_k <= 0:
         return []
     search = _Search(items, top_k, threshold)
     found: list[tuple[int, list[Similarity]]] = []
-    for first, top in search.tops():
-        for source in range(top.row.shape[0]):
+    for first, rows, texts in search.tops(jobs):
+        for source in range(rows.shape[0]):
             item = search.items[first + source]
-            chosen = zip(top.row[source].tolist(), top.text[source].tolist(), strict=True)
+            chosen = zip(rows[source].tolist(), texts[source].tolist(), strict=True)
             links = [_link(item, search.items[row], text) for row, text in chosen if row >= 0]
             if links:
                 found.append((int(search.rank[first + source]), links))

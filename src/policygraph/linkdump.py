@@ -1,0 +1,194 @@
+"""The similarity links of a build, written the way documents are: in chunks, in parallel.
+
+A corpus of thousands of documents has hundreds of thousands of similarity links, some
+nine statements each — as many triples as the documents themselves. Held as one graph,
+validated and serialised in one process, they were the build's memory peak and most of
+an unchanged rebuild's time. So the links are cut into chunks of a few thousand (never
+splitting one measure's links, which keeps each subject's statements together), and
+each chunk is treated like a document: its triples made straight as pyoxigraph terms,
+validated against the shapes, serialised into a piece per dump and kept in the build
+cache. The dumps copy the pieces in order, as they copy documents' pieces.
+
+A chunk's statements are about the similar measure's record and its source measure,
+subjects no document and no other chunk states anything of, so the chunks' triples are
+disjoint from the documents', from the shared tail and from each other; that is what
+lets their pieces be concatenated into union dumps that hold each triple once.
+
+The search for similar measures reads every document (its TF-IDF weights are corpus
+wide), so one changed document means searching again. When no document changed, the
+search's outcome is found in the cache under a key made of every document's key, and
+nothing about the links is computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any
+
+import pyoxigraph as ox
+
+from policygraph import export
+from policygraph.buildcache import BuildCache, Entry, tool_fingerprint
+from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_stats
+from policygraph.entailment import entailed_from
+from policygraph.iris import Iris
+from policygraph.links import DocumentLinks, similarity_statements
+from policygraph.similarity import Similarity, similar_measures
+
+#: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
+CHUNK_LINKS = 2000
+_XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+
+
+@dataclass
+class LinkChunk:
+    """What the build keeps of one chunk besides its pieces."""
+
+    triples: int
+    report: Any  # shacl.ValidationReport
+    stats: DocumentStats
+    ttl_prefixes: set[str]
+    trig_prefixes: set[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LinkIndex:
+    """The outcome of one similarity search: how many links, and the keys of its chunks."""
+
+    similar: int
+    chunks: list[str]
+
+
+def links_key(document_keys: Sequence[str], settings: BuildSettings) -> str:
+    """The cache key of the similarity links of these documents, built with ``settings``."""
+    digest = hashlib.sha256(b"similarity links\0")
+    for part in (tool_fingerprint(), settings.base_iri, str(settings.compress), *document_keys):
+        digest.update(part.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def similarity_entries(
+    features: Sequence[DocumentLinks],
+    document_keys: Sequence[str],
+    settings: BuildSettings,
+    cache: BuildCache,
+    jobs: int,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> tuple[list[Entry], int]:
+    """The chunks of this build's similarity links, from the cache or made now, and how
+    many links there are. ``features`` are the documents' link features, in build order.
+    """
+    key = links_key(document_keys, settings)
+    found = _cached(cache, key)
+    if found is not None:
+        return found
+    links = similar_measures((m for d in features for m in d.measures), jobs=jobs)
+    chunks = list(_chunks(links))
+    keys = [hashlib.sha256(f"{key}\0{n}".encode()).hexdigest() for n in range(len(chunks))]
+    tasks = list(zip(keys, chunks, strict=True))
+    entries: list[Entry] = []
+    progress(0, len(tasks))
+    for entry in _run(tasks, settings, cache, jobs):
+        entries.append(entry)
+        progress(len(entries), len(tasks))
+    cache.put(key, LinkIndex(len(links), keys), {name: b"" for name in PIECES})
+    return entries, len(links)
+
+
+def _cached(cache: BuildCache, key: str) -> tuple[list[Entry], int] | None:
+    index = cache.get(key)
+    if index is None or not isinstance(index.record, LinkIndex):
+        return None
+    entries = [cache.get(chunk) for chunk in index.record.chunks]
+    if any(entry is None or not isinstance(entry.record, LinkChunk) for entry in entries):
+        return None
+    return entries, index.record.similar  # type: ignore[return-value]
+
+
+def _chunks(links: list[Similarity]) -> Iterator[list[Similarity]]:
+    """``links`` (sorted by source) in runs of about ``CHUNK_LINKS``, cut between sources."""
+    start = 0
+    while start < len(links):
+        end = min(start + CHUNK_LINKS, len(links))
+        while end < len(links) and links[end].source == links[end - 1].source:
+            end += 1
+        yield links[start:end]
+        start = end
+
+
+# The settings and cache a forked worker inherits.
+_FORKED: dict[str, Any] = {}
+
+
+def _run(
+    tasks: list[tuple[str, list[Similarity]]], settings: BuildSettings, cache: BuildCache, jobs: int
+) -> Iterator[Entry]:
+    _FORKED.update(settings=settings, cache=cache)
+    try:
+        import multiprocessing
+
+        if jobs <= 1 or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            yield from map(_forked_chunk, tasks)
+            return
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            yield from pool.imap(_forked_chunk, tasks)
+    finally:
+        _FORKED.clear()
+
+
+def _forked_chunk(task: tuple[str, list[Similarity]]) -> Entry:
+    key, links = task
+    settings: BuildSettings = _FORKED["settings"]
+    record, pieces = chunk_pieces(links, Iris(settings.base_iri), settings.compress)
+    return _FORKED["cache"].put(key, record, pieces)
+
+
+def chunk_pieces(
+    links: Sequence[Similarity], iris: Iris, compress: bool = False
+) -> tuple[LinkChunk, dict[str, bytes]]:
+    """One chunk of links: validated, and serialised into a piece for every dump."""
+    import time
+
+    from policygraph.shacl_compiled import validate_triples
+
+    started = time.process_time()
+    triples = export.sort_ox(
+        ox.Triple(_iri(s), _iri(p), _decimal(str(o)) if isinstance(o, Decimal) else _iri(o))
+        for link in links
+        for s, p, o in similarity_statements(iris, link)
+    )
+    report = validate_triples(triples, export.corpus_prefixes())
+    validated = time.process_time()
+    pieces, ttl_prefixes, trig_prefixes = export.document_pieces(
+        triples, triples, entailed_from(triples), iris.graph("links")
+    )
+    if compress:
+        pieces = {name: export.gzip_bytes(data) for name, data in pieces.items()}
+    record = LinkChunk(
+        triples=len(triples),
+        report=report,
+        stats=triple_stats(triples, triples),
+        ttl_prefixes=ttl_prefixes,
+        trig_prefixes=trig_prefixes,
+        timings={
+            "validate": validated - started,
+            "serialise": time.process_time() - validated,
+        },
+    )
+    return record, pieces
+
+
+@lru_cache(maxsize=1 << 16)  # a measure's IRI recurs in its links; records are new each time
+def _iri(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+@cache
+def _decimal(written: str) -> ox.Literal:
+    # keyed by the written form: 0.35 and 0.350 are equal decimals, distinct literals
+    return ox.Literal(written, datatype=_XSD_DECIMAL)
