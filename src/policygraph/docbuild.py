@@ -102,19 +102,18 @@ def triple_stats(triples: list[ox.Triple], own: list[ox.Triple]) -> DocumentStat
     """The statistics of ``triples``, of which ``own`` are stated nowhere else."""
     from policygraph.describe import namespace_of
 
-    subjects = array("Q", sorted({term_hash(s) for s in {t.subject for t in triples}}))
-    objects = array("Q", sorted({term_hash(o) for o in {t.object for t in triples}}))
-    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    subjects = array("Q", sorted(map(term_hash, {t.subject for t in triples})))
+    objects = array("Q", sorted(map(term_hash, {t.object for t in triples})))
     stats = DocumentStats(subjects.tobytes(), objects.tobytes())
-    for t in triples:
-        stats.predicates.add(t.predicate.value)
-        stats.vocabularies.add(namespace_of(t.predicate.value))
-        if t.predicate.value == rdf_type:
-            stats.vocabularies.add(namespace_of(t.object.value))
-    for t in own:
-        if t.predicate.value == rdf_type:
-            stats.own_classes[t.object.value] += 1
+    # distinct terms first: a document states thousands of triples with a few dozen
+    stats.predicates = {p.value for p in {t.predicate for t in triples}}
+    classes = {t.object.value for t in triples if t.predicate == _RDF_TYPE}
+    stats.vocabularies = {namespace_of(iri) for iri in stats.predicates | classes}
+    stats.own_classes = Counter(t.object.value for t in own if t.predicate == _RDF_TYPE)
     return stats
+
+
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 def build_document(

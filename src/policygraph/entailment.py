@@ -90,14 +90,25 @@ def entailed_from(triples: Sequence[ox.Triple]) -> list[ox.Triple]:
     The same rules, on the terms a corpus build already holds, so a document's share
     of the entailed dump costs a pass over its triples rather than an rdflib graph.
     """
-    classes, properties = _closures()
-    rdf_type = str(RDF.type)
-    given = set(triples)
+    classes, properties = _term_closures()
     found: set[ox.Triple] = set()
     for t in triples:
-        for q in properties.get(t.predicate.value, ()):
-            found.add(ox.Triple(t.subject, ox.NamedNode(q), t.object))
-        if t.predicate.value == rdf_type and isinstance(t.object, ox.NamedNode):
-            for cls in classes.get(t.object.value, ()):
-                found.add(ox.Triple(t.subject, t.predicate, ox.NamedNode(cls)))
-    return sorted(found - given, key=str)
+        for q in properties.get(t.predicate, ()):
+            found.add(ox.Triple(t.subject, q, t.object))
+        if t.predicate == _RDF_TYPE:
+            for cls in classes.get(t.object, ()):  # type: ignore[call-overload]
+                found.add(ox.Triple(t.subject, t.predicate, cls))
+    found.difference_update(triples)
+    return sorted(found, key=str)
+
+
+_RDF_TYPE = ox.NamedNode(str(RDF.type))
+
+
+@cache
+def _term_closures() -> tuple[dict[ox.NamedNode, list[ox.NamedNode]], ...]:
+    """``_closures`` keyed and valued by pyoxigraph terms (no string made per triple)."""
+    return tuple(
+        {ox.NamedNode(k): [ox.NamedNode(v) for v in values] for k, values in closed.items()}
+        for closed in _closures()
+    )

@@ -67,23 +67,22 @@ def _iris(terms: Iterable[ox.Triple] | Iterable[ox.Quad]) -> set[str]:
     Leaves out what Turtle writes without a prefix: rdf:type as a predicate (``a``),
     and the datatypes of language-tagged and plain string literals.
     """
-    found: set[str] = set()
-    for statement in terms:
-        predicate = statement.predicate
-        if predicate.value != _RDF_TYPE:
-            found.add(predicate.value)
-        for term in (statement.subject, statement.object):
-            if isinstance(term, ox.NamedNode):
-                found.add(term.value)
-            elif (
-                isinstance(term, ox.Literal)
-                and term.language is None
-                and term.datatype.value != _XSD_STRING  # written as a plain "string"
-            ):
-                found.add(term.datatype.value)
-        graph = getattr(statement, "graph_name", None)
-        if isinstance(graph, ox.NamedNode):
-            found.add(graph.value)
+    statements = terms if isinstance(terms, Sequence) else list(terms)
+    # distinct terms first: statements repeat their subjects and predicates many times
+    predicates = {statement.predicate for statement in statements}
+    nodes = {statement.subject for statement in statements}
+    nodes.update(statement.object for statement in statements)
+    nodes.update(getattr(statement, "graph_name", None) for statement in statements)
+    found = {predicate.value for predicate in predicates if predicate.value != _RDF_TYPE}
+    for term in nodes:
+        if isinstance(term, ox.NamedNode):
+            found.add(term.value)
+        elif (
+            isinstance(term, ox.Literal)
+            and term.language is None
+            and term.datatype.value != _XSD_STRING  # written as a plain "string"
+        ):
+            found.add(term.datatype.value)
     return found
 
 

@@ -283,6 +283,13 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
     return entries, keys
 
 
+def _refuse_unless(report) -> None:  # type: ignore[no-untyped-def]
+    if not report.conforms:
+        raise NonConformanceError(
+            "the graph does not conform to the shapes; nothing was published", report.text()
+        )
+
+
 def _add_timings(into: dict[str, float], timings: dict[str, float]) -> None:
     for stage, seconds in timings.items():
         into[stage] = into.get(stage, 0.0) + seconds
@@ -346,6 +353,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         if not entry.cached:  # a cached document did no work this time
             _add_timings(result.document_timings, record.timings)
         entry.record = None  # what is left to do needs only the entry's pieces
+    _refuse_unless(report)  # before linking: a defect in a document is found at once
     say(Progress("links", 0, 1, f"linking {len(entries)} documents"))
     with timer.stage("links"):
         citations, result.links = cite_documents(features, iris)
@@ -372,10 +380,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         with timer.stage("validate links"):
             report.extend(validate_graph(citations))
     say(Progress("links", 1, 1))
-    if not report.conforms:
-        raise NonConformanceError(
-            "the graph does not conform to the shapes; nothing was published", report.text()
-        )
+    _refuse_unless(report)
     result.sdg_links = sdg_counts
 
     def say_export(done: int) -> None:
