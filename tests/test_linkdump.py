@@ -60,3 +60,16 @@ def test_a_broken_link_is_caught_by_the_shapes() -> None:
     chunk, _ = linkdump.chunk_pieces([_link(1, 2, "1.500")], Iris())
     assert not chunk.report.conforms
     assert "score" in chunk.report.text()
+
+
+def test_a_change_moves_only_the_chunks_around_it(monkeypatch) -> None:
+    """Cuts follow the content: links removed in the middle leave the other chunks alone."""
+    monkeypatch.setattr(linkdump, "CHUNK_LINKS", 12)
+    links = [_link(s, t) for s in range(600) for t in range(601, 601 + s % 3 + 1)]
+    before = list(linkdump._chunks(links))
+    middle = len(links) // 2
+    after = list(linkdump._chunks(links[:middle] + links[middle + 3 :]))
+    assert len(before) > 20
+    kept = {tuple(chunk) for chunk in before} & {tuple(chunk) for chunk in after}
+    assert len(kept) >= len(before) - 3
+    assert all(len(chunk) <= 4 * 12 for chunk in before)

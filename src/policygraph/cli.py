@@ -162,6 +162,10 @@ def build(
     )
     if result.links is not None:
         click.echo(f"  {result.links.text()}")
+    searched, written, chunks = result.similarity
+    if chunks:
+        how = f"searched, {written} of {chunks} chunks written" if searched else "from the cache"
+        click.echo(f"  similar measures: {how}")
     if result.sdg_links is not None:
         click.echo(f"  {result.sdg_links.text()}")
     click.echo(f"  files: {', '.join(p.name for p in result.files)}")

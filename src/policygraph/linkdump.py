@@ -17,7 +17,9 @@ lets their pieces be concatenated into union dumps that hold each triple once.
 The search for similar measures reads every document (its TF-IDF weights are corpus
 wide), so one changed document means searching again. When no document changed, the
 search's outcome is found in the cache under a key made of every document's key, and
-nothing about the links is computed again.
+nothing about the links is computed again. When some changed, the search runs again,
+but chunks are cut where their content says (see :func:`_chunks`) and cached by their
+content, so only the chunks whose links changed are validated and written again.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_st
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
 from policygraph.links import DocumentLinks, similarity_statements
-from policygraph.similarity import Similarity, similar_measures
+from policygraph.similarity import TOP_K, Similarity, similar_measures
 
 #: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
 CHUNK_LINKS = 2000
@@ -54,6 +56,16 @@ class LinkChunk:
     ttl_prefixes: set[str]
     trig_prefixes: set[str]
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LinkOutcome:
+    """The chunks of a build's similarity links, and what it took to get them."""
+
+    entries: list[Entry]
+    similar: int  # links
+    searched: bool  # False: the whole outcome came from the cache
+    written: int  # chunks validated and serialised this time (the others were cached)
 
 
 @dataclass
@@ -79,9 +91,9 @@ def similarity_entries(
     cache: BuildCache,
     jobs: int,
     progress: Callable[[int, int], None] = lambda done, total: None,
-) -> tuple[list[Entry], int]:
-    """The chunks of this build's similarity links, from the cache or made now, and how
-    many links there are. ``features`` are the documents' link features, in build order.
+) -> LinkOutcome:
+    """The chunks of this build's similarity links, from the cache or made now.
+    ``features`` are the documents' link features, in build order.
     """
     key = links_key(document_keys, settings)
     found = _cached(cache, key)
@@ -89,36 +101,66 @@ def similarity_entries(
         return found
     links = similar_measures((m for d in features for m in d.measures), jobs=jobs)
     chunks = list(_chunks(links))
-    keys = [hashlib.sha256(f"{key}\0{n}".encode()).hexdigest() for n in range(len(chunks))]
-    tasks = list(zip(keys, chunks, strict=True))
-    entries: list[Entry] = []
+    keys = [_chunk_key(chunk, settings) for chunk in chunks]
+    entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]
+    tasks = [(i, keys[i], chunks[i]) for i, entry in enumerate(entries) if entry is None]
     progress(0, len(tasks))
-    for entry in _run(tasks, settings, cache, jobs):
-        entries.append(entry)
-        progress(len(entries), len(tasks))
+    for done, (index, entry) in enumerate(_run(tasks, settings, cache, jobs), start=1):
+        entries[index] = entry
+        progress(done, len(tasks))
     cache.put(key, LinkIndex(len(links), keys), {name: b"" for name in PIECES})
-    return entries, len(links)
+    return LinkOutcome(entries, len(links), True, len(tasks))  # type: ignore[arg-type]
 
 
-def _cached(cache: BuildCache, key: str) -> tuple[list[Entry], int] | None:
+def _cached(cache: BuildCache, key: str) -> LinkOutcome | None:
     index = cache.get(key)
     if index is None or not isinstance(index.record, LinkIndex):
         return None
-    entries = [cache.get(chunk) for chunk in index.record.chunks]
-    if any(entry is None or not isinstance(entry.record, LinkChunk) for entry in entries):
+    entries = [_chunk_entry(cache, chunk) for chunk in index.record.chunks]
+    if any(entry is None for entry in entries):
         return None
-    return entries, index.record.similar  # type: ignore[return-value]
+    return LinkOutcome(entries, index.record.similar, False, 0)  # type: ignore[arg-type]
+
+
+def _chunk_entry(cache: BuildCache, key: str) -> Entry | None:
+    entry = cache.get(key)
+    return entry if entry is not None and isinstance(entry.record, LinkChunk) else None
+
+
+def _chunk_key(links: Sequence[Similarity], settings: BuildSettings) -> str:
+    """A chunk's cache key: its links' content and what decides how they are written."""
+    digest = hashlib.sha256(b"similarity chunk\0")
+    for part in (tool_fingerprint(), settings.base_iri, str(settings.compress)):
+        digest.update(part.encode("utf-8") + b"\0")
+    for link in links:
+        fields = (link.source, link.target, link.score, link.theme_score, link.text_score)
+        digest.update("\t".join(map(str, (*fields, *link.shared_themes))).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def _chunks(links: list[Similarity]) -> Iterator[list[Similarity]]:
-    """``links`` (sorted by source) in runs of about ``CHUNK_LINKS``, cut between sources."""
+    """``links`` (sorted by source) in runs of about ``CHUNK_LINKS``, cut between sources.
+
+    Where to cut is decided by the content, not by position: after a source whose
+    IRI hashes to a multiple of the expected number of sources per chunk (with a
+    floor and a ceiling on the size). A changed document shifts every later position,
+    but most cuts stay where they were, so most chunks keep their links, their keys
+    and their cached pieces, and only those around a change are written again.
+    """
+    every = max(1, CHUNK_LINKS // TOP_K)  # sources per chunk, on average
     start = 0
-    while start < len(links):
-        end = min(start + CHUNK_LINKS, len(links))
-        while end < len(links) and links[end].source == links[end - 1].source:
-            end += 1
-        yield links[start:end]
-        start = end
+    for end in range(1, len(links) + 1):
+        if end < len(links) and links[end].source == links[end - 1].source:
+            continue  # never inside one source's links
+        size = end - start
+        cut = size >= CHUNK_LINKS // 4 and _hashed(links[end - 1].source) % every == 0
+        if end == len(links) or cut or size >= 4 * CHUNK_LINKS:
+            yield links[start:end]
+            start = end
+
+
+def _hashed(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 # The settings and cache a forked worker inherits.
@@ -126,8 +168,11 @@ _FORKED: dict[str, Any] = {}
 
 
 def _run(
-    tasks: list[tuple[str, list[Similarity]]], settings: BuildSettings, cache: BuildCache, jobs: int
-) -> Iterator[Entry]:
+    tasks: list[tuple[int, str, list[Similarity]]],
+    settings: BuildSettings,
+    cache: BuildCache,
+    jobs: int,
+) -> Iterator[tuple[int, Entry]]:
     _FORKED.update(settings=settings, cache=cache)
     try:
         import multiprocessing
@@ -136,16 +181,16 @@ def _run(
             yield from map(_forked_chunk, tasks)
             return
         with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
-            yield from pool.imap(_forked_chunk, tasks)
+            yield from pool.imap_unordered(_forked_chunk, tasks)
     finally:
         _FORKED.clear()
 
 
-def _forked_chunk(task: tuple[str, list[Similarity]]) -> Entry:
-    key, links = task
+def _forked_chunk(task: tuple[int, str, list[Similarity]]) -> tuple[int, Entry]:
+    index, key, links = task
     settings: BuildSettings = _FORKED["settings"]
     record, pieces = chunk_pieces(links, Iris(settings.base_iri), settings.compress)
-    return _FORKED["cache"].put(key, record, pieces)
+    return index, _FORKED["cache"].put(key, record, pieces)
 
 
 def chunk_pieces(

@@ -49,6 +49,8 @@ class BuildResult:
     quads: int = 0  # statements in the dataset dumps: every document's graph, links, vocabularies
     links: LinkSummary | None = None  # citations and similar measures between documents
     sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
+    # similarity links: searched this time?, chunks written this time, chunks in all
+    similarity: tuple[bool, int, int] = (False, 0, 0)
 
 
 def build_time() -> dt.datetime:
@@ -361,9 +363,12 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         def say_links(done: int, total: int) -> None:
             say(Progress("links", done, total, "similarity chunks"))
 
-        link_entries, result.links.similar = similarity_entries(
+        outcome = similarity_entries(
             features, work.keys, settings, work.cache, work.jobs, say_links
         )
+    link_entries = outcome.entries
+    result.links.similar = outcome.similar
+    result.similarity = (outcome.searched, outcome.written, len(link_entries))
     del features
     link_triples = 0
     for entry in link_entries:
