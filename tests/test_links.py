@@ -333,7 +333,7 @@ def test_the_method_is_defined_with_the_constants_the_code_uses():
 
 def document_graphs(data: Dataset) -> list[Graph]:
     """Each document's graph as the build published it (not the links, not the vocabularies)."""
-    shared = {LINKS_GRAPH, URIRef(f"{BASE}graph/vocabularies")}
+    shared = {LINKS_GRAPH, URIRef(f"{BASE}graph/vocabularies"), URIRef(f"{BASE}graph/shared")}
     found = []
     for named in data.graphs():
         if isinstance(named.identifier, URIRef) and named.identifier not in shared:

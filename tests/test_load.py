@@ -46,6 +46,8 @@ from tests.support.virtuoso import VirtuosoServer, free_port, virtuoso_available
 BASE = "https://example.org/policygraph-load-test/"
 VOCAB_GRAPH = f"{BASE}graph/vocabularies"
 DOC_GRAPH = f"{BASE}graph/2017-launching-quality-improving-action"
+SHARED_GRAPH = f"{BASE}graph/shared"  # organisations the documents name, described once
+GRAPHS = (VOCAB_GRAPH, DOC_GRAPH, SHARED_GRAPH)
 MARKER = '<urn:policygraph-test:marker> <urn:policygraph-test:p> "left alone" .\n'
 
 
@@ -76,7 +78,7 @@ def expected(load_build: Path) -> dict[str, int]:
     dataset = Dataset()
     dataset.parse(load_build / "policygraph.nq", format="nquads")
     counts = {str(g.identifier): len(g) for g in dataset.graphs() if len(g)}
-    assert set(counts) == {VOCAB_GRAPH, DOC_GRAPH}
+    assert set(counts) == set(GRAPHS)
     return counts
 
 
@@ -124,10 +126,10 @@ def triples_in(server: VirtuosoServer, graph: str) -> set[tuple[str, ...]]:
 
 
 def reset_to_marker(server: VirtuosoServer, tmp_path: Path) -> None:
-    """Both graphs hold one marker triple: a state no successful load leaves behind."""
+    """Every graph holds one marker triple: a state no successful load leaves behind."""
     marker = tmp_path / "marker.nt"
     marker.write_text(MARKER, encoding="utf-8")
-    for graph in (VOCAB_GRAPH, DOC_GRAPH):
+    for graph in GRAPHS:
         server.put_graph(graph, marker)
         assert server.count_triples(graph) == 1
 
@@ -200,7 +202,7 @@ def test_wrong_password_is_a_clear_error_and_changes_nothing(
     virtuoso: VirtuosoServer, load_build: Path, tmp_path: Path
 ) -> None:
     reset_to_marker(virtuoso, tmp_path)
-    before = {graph: triples_in(virtuoso, graph) for graph in (VOCAB_GRAPH, DOC_GRAPH)}
+    before = {graph: triples_in(virtuoso, graph) for graph in GRAPHS}
     wrong = {**DBA, "POLICYGRAPH_ENDPOINT_PASSWORD": "not-the-password"}
     result = run_load(["--data", str(load_build), "--endpoint", virtuoso.gsp_url], wrong)
     line = assert_one_line_error(result, "HTTP 401", "user 'dba'", "wrong user name or password")

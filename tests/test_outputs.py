@@ -21,7 +21,7 @@ import pytest
 from rdflib import RDF, XSD, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import DCAT, DCTERMS, PROV, VOID
+from rdflib.namespace import DCAT, DCTERMS, ORG, PROV, VOID
 
 from tests.conftest import PINNED_EPOCH, REPO, SOURCES
 from tests.support import peers
@@ -266,12 +266,17 @@ def test_quad_dumps_have_one_graph_per_document_plus_the_vocabularies(name: str,
     for iri, graph in with_policy.items():
         policies = set(graph.subjects(RDF.type, PG.Policy))
         assert len(policies) == 1, f"graph {iri} holds {len(policies)} policies"
-    others = set(graphs) - set(with_policy)
-    assert len(others) == 1, f"expected one vocabularies graph, found {sorted(others)}"
-    vocabularies = graphs[others.pop()]
-    assert (None, RDF.type, URIRef("http://www.w3.org/2004/02/skos/core#ConceptScheme")) in (
-        vocabularies
-    )
+    others = {iri.rsplit("/", 1)[-1]: graphs[iri] for iri in set(graphs) - set(with_policy)}
+    assert set(others) == {"vocabularies", "shared"}, f"other graphs: {sorted(others)}"
+    concept_scheme = URIRef("http://www.w3.org/2004/02/skos/core#ConceptScheme")
+    assert (None, RDF.type, concept_scheme) in others["vocabularies"]
+    # what documents say of organisations is said once, in the shared graph, of
+    # organisations the documents name, and not again in their own graphs
+    described = set(others["shared"].subjects())
+    assert described and described <= set(others["shared"].subjects(RDF.type, ORG.Organization))
+    assert described <= {o for graph in with_policy.values() for o in graph.objects()}
+    for graph in with_policy.values():
+        assert not set(graph.subjects()) & described
 
 
 @pytest.mark.parametrize("name", QUAD_DUMPS)

@@ -6,10 +6,11 @@ tail holding what no single document owns: the triples about shared resources (e
 once), the links between documents, and the vocabularies. So memory stays flat however
 many documents there are, and the cost of the dumps is the cost of copying bytes.
 
-The union dumps (N-Triples, Turtle, JSON-LD) hold each triple once: a document's pieces
-hold only the triples about resources minted for it, and the tail the rest,
-de-duplicated. The dataset dumps (N-Quads, TriG) keep every document in its own named
-graph, so the same statement about a shared resource appears once per graph.
+Every dump holds each triple once: a document's pieces hold only the triples about
+resources minted for it, and the tail the rest, de-duplicated. The dataset dumps
+(N-Quads, TriG) keep every document in its own named graph, and what documents say of
+shared resources (organisations) in one graph of its own, ``{base}graph/shared``, so a
+query over the union of the graphs meets each statement once.
 
 The dataset's VoID statistics are gathered here as well, from what each document
 recorded of itself (hashes of its subjects and objects, its predicates, its typed
@@ -165,7 +166,7 @@ def write_dumps(
     ``linkdump``), ``prefixes`` the names of the prefixes the documents' and chunks'
     Turtle and TriG use. Returns the tail's triples (for the statistics), the triples
     of the named graphs written after the documents' other than the chunks' (citations,
-    vocabularies) and the dump files.
+    shared resources, vocabularies) and the dump files.
 
     Order in every dump: header, documents, similarity chunks, tail; in the dataset
     dumps the chunks and the citations make one run of the links graph.
@@ -181,7 +182,12 @@ def write_dumps(
     )
     tail = export.sort_ox(parse_lines(tail_lines))
     entailed = entailed_from(tail)
-    named = [(iris.graph("links"), link_triples), (iris.vocabulary_graph(), vocabulary)]
+    shared_triples = export.sort_ox(parse_lines(sorted(shared)))
+    named = [
+        (iris.graph("links"), link_triples),
+        (iris.shared_graph(), shared_triples),
+        (iris.vocabulary_graph(), vocabulary),
+    ]
     named = [(name, triples) for name, triples in named if triples]
     tail_prefixes = _used(tail)
     named_prefixes = [_used(triples, name) for name, triples in named]

@@ -170,9 +170,7 @@ def build_document(
     shared = [t for t in triples if not is_own(t.subject)]
     own_entailed = [t for t in entailed_from(triples) if is_own(t.subject)]
 
-    pieces, ttl_prefixes, trig_prefixes = export.document_pieces(
-        triples, own, own_entailed, graph_iri
-    )
+    pieces, ttl_prefixes, trig_prefixes = export.document_pieces(own, own_entailed, graph_iri)
     record = DocumentRecord(
         summary=DocumentSummary(
             doc_id=document.doc_id,

@@ -288,25 +288,28 @@ JSONLD_TAIL = "  ]\n}\n"
 
 
 def document_pieces(
-    triples: Sequence[ox.Triple],
     own: Sequence[ox.Triple],
     own_entailed: Sequence[ox.Triple],
     graph_iri: str,
 ) -> tuple[dict[str, bytes], set[str], set[str]]:
     """One document's share of every dump, and the prefixes its Turtle and TriG use.
 
-    The union dumps (N-Triples, Turtle, JSON-LD, entailed) get the document's own
-    triples; the dataset dumps (N-Quads, TriG) get all its triples, in its graph.
+    Every dump gets the document's own triples; the dataset dumps (N-Quads, TriG) put
+    them in the document's graph. What the document says of shared resources (an
+    organisation's names) is written once for the corpus, in its own graph, by the
+    assembler: repeated in every document's graph it would be counted once per
+    document by a query over the union of the graphs.
     Each body is written with only the prefixes it uses, as a whole file would be,
     so the header made of every piece's prefixes declares exactly what is used.
     """
     ttl_prefixes = used_prefixes(corpus_prefixes(), _iris(own))
-    trig_prefixes = used_prefixes(corpus_prefixes(), _iris(triples) | {graph_iri})
+    trig_prefixes = used_prefixes(corpus_prefixes(), _iris(own) | {graph_iri})
+    lines = ntriples_lines(own)
     pieces = {
-        "nt": "".join(ntriples_lines(own)),
-        "nq": as_quads(ntriples_lines(triples), graph_iri),
+        "nt": "".join(lines),
+        "nq": as_quads(lines, graph_iri),
         "ttl": turtle_body(own, ttl_prefixes),
-        "trig": trig_body(triples, graph_iri, trig_prefixes),
+        "trig": trig_body(own, graph_iri, trig_prefixes),
         "jsonld": jsonld_nodes_text(own),
         "entailed": "".join(ntriples_lines(own_entailed)),
     }

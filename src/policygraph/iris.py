@@ -43,6 +43,10 @@ class Iris:
     def vocabulary_graph(self) -> str:
         return f"{self.base}graph/vocabularies"
 
+    def shared_graph(self) -> str:
+        """The named graph describing, once, what several documents mention (organisations)."""
+        return f"{self.base}graph/shared"
+
     def source(self, doc_id: str) -> str:
         return f"{self.base}source/{doc_id}"
 

@@ -210,7 +210,7 @@ def chunk_pieces(
     report = validate_triples(triples, export.corpus_prefixes())
     validated = time.process_time()
     pieces, ttl_prefixes, trig_prefixes = export.document_pieces(
-        triples, triples, entailed_from(triples), iris.graph("links")
+        triples, entailed_from(triples), iris.graph("links")
     )
     if compress:
         pieces = {name: export.gzip_bytes(data) for name, data in pieces.items()}

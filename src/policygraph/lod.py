@@ -144,10 +144,6 @@ def describe(store: Any, iri: str, max_incoming: int = MAX_INCOMING) -> list[Any
     Its own triples (blank-node objects followed, as in a concise bounded description),
     at most ``max_incoming`` triples pointing at it, and the labels of every resource
     linked either way — distinct triples, whatever graph they come from, in a fixed order.
-
-    A resource several documents mention (an agency, say) is described in every
-    document's graph, so in a corpus of thousands a plain pattern lookup returns each
-    of its triples thousands of times; see :func:`_matching`.
     """
     import pyoxigraph as ox
 
@@ -163,49 +159,13 @@ def describe(store: Any, iri: str, max_incoming: int = MAX_INCOMING) -> list[Any
     linked |= {t.subject for t in incoming if isinstance(t.subject, ox.NamedNode)}
     linked.discard(node)
     labels = [
-        triple
+        ox.Triple(q.subject, q.predicate, q.object)
         for other in linked
         for predicate in LABEL_PREDICATES
-        for triple in _matching(store, other, ox.NamedNode(predicate))
+        for q in store.quads_for_pattern(other, ox.NamedNode(predicate), None)
     ]
     unique = {_key(t): t for t in (*own, *incoming, *labels)}
     return [unique[k] for k in sorted(unique)]
-
-
-# Quads read for one pattern before the distinct triples are asked for instead.
-_SWITCH = 32
-
-
-def _matching(store: Any, subject: Any, predicate: Any = None) -> list[Any]:
-    """The distinct triples (``subject``, ``predicate`` or any, anything), from any graph.
-
-    A pattern lookup is the fastest way to a few quads; past ``_SWITCH`` of them the
-    same triple is likely stated in many graphs, and one SELECT DISTINCT (evaluated
-    inside the store) replaces reading every copy into Python. Blank nodes cannot be
-    named in a query, but belong to one document's graph, so are never copied.
-    """
-    import pyoxigraph as ox
-
-    found: dict[Any, None] = {}
-    for number, quad in enumerate(store.quads_for_pattern(subject, predicate, None)):
-        if number == _SWITCH and not isinstance(subject, ox.BlankNode):
-            return _distinct(store, subject, predicate)
-        found.setdefault(ox.Triple(quad.subject, quad.predicate, quad.object))
-    return list(found)
-
-
-def _distinct(store: Any, subject: Any, predicate: Any) -> list[Any]:
-    import pyoxigraph as ox
-
-    p = str(predicate) if predicate is not None else "?p"
-    pattern = f"{subject} {p} ?o"
-    query = (
-        f"SELECT DISTINCT ?p ?o WHERE {{ {{ {pattern} }} UNION {{ GRAPH ?g {{ {pattern} }} }} }}"
-    )
-    return [
-        ox.Triple(subject, predicate if predicate is not None else row["p"], row["o"])
-        for row in store.query(query)
-    ]
 
 
 def _closure(store: Any, node: Any) -> list[Any]:
@@ -218,8 +178,8 @@ def _closure(store: Any, node: Any) -> list[Any]:
         if subject in seen:
             continue
         seen.add(subject)
-        for triple in _matching(store, subject):
-            found.append(triple)
-            if isinstance(triple.object, ox.BlankNode):
-                todo.append(triple.object)
+        for quad in store.quads_for_pattern(subject, None, None):
+            found.append(ox.Triple(quad.subject, quad.predicate, quad.object))
+            if isinstance(quad.object, ox.BlankNode):
+                todo.append(quad.object)
     return found

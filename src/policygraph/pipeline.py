@@ -46,7 +46,8 @@ class BuildResult:
     # CPU seconds per document stage, summed over the documents built (not cached) this time
     document_timings: dict[str, float] = field(default_factory=dict)
     cached: int = 0  # documents whose results were reused from the cache
-    quads: int = 0  # statements in the dataset dumps: every document's graph, links, vocabularies
+    # statements in the dataset dumps: every document's graph, links, shared, vocabularies
+    quads: int = 0
     links: LinkSummary | None = None  # citations and similar measures between documents
     sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
     # similarity links: searched this time?, chunks written this time, chunks in all
@@ -335,6 +336,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     prefixes: tuple[set[str], set[str]] = (set(), set())
     seen: dict[str, str] = {}
     features = []
+    own_triples = 0  # the documents' triples less those about shared resources
     for entry in entries:
         record = entry.record
         summary = record.summary
@@ -347,6 +349,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         result.warnings.extend(record.warnings)
         report.extend(record.report)
         sdg_counts.extend(record.sdg)
+        own_triples += summary.triples - len(record.shared)
         stats.add_document(record.stats, summary.triples - len(record.shared))
         shared.update(record.shared)
         prefixes[0].update(record.ttl_prefixes)
@@ -404,9 +407,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         )
         dataset = stats.finish(tail)
         result.triples = dataset.triples
-        result.quads = (
-            sum(d.triples for d in result.documents) + link_triples + sum(map(len, named_tail))
-        )
+        result.quads = own_triples + link_triples + sum(map(len, named_tail))
         examples = [d.iri for d in result.documents[:3]]
         description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
