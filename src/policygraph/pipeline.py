@@ -336,7 +336,6 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     prefixes: tuple[set[str], set[str]] = (set(), set())
     seen: dict[str, str] = {}
     features = []
-    own_triples = 0  # the documents' triples less those about shared resources
     for entry in entries:
         record = entry.record
         summary = record.summary
@@ -349,7 +348,6 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         result.warnings.extend(record.warnings)
         report.extend(record.report)
         sdg_counts.extend(record.sdg)
-        own_triples += summary.triples - len(record.shared)
         stats.add_document(record.stats, summary.triples - len(record.shared))
         shared.update(record.shared)
         prefixes[0].update(record.ttl_prefixes)
@@ -373,14 +371,12 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     result.links.similar = outcome.similar
     result.similarity = (outcome.searched, outcome.written, len(link_entries))
     del features
-    link_triples = 0
     for entry in link_entries:
         chunk = entry.record
         report.extend(chunk.report)
         stats.add_document(chunk.stats, chunk.triples)
         prefixes[0].update(chunk.ttl_prefixes)
         prefixes[1].update(chunk.trig_prefixes)
-        link_triples += chunk.triples
         if not entry.cached:
             timings = {f"links {stage}": cpu for stage, cpu in chunk.timings.items()}
             _add_timings(result.document_timings, timings)
@@ -407,7 +403,8 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         )
         dataset = stats.finish(tail)
         result.triples = dataset.triples
-        result.quads = own_triples + link_triples + sum(map(len, named_tail))
+        # each graph's statements once: own (documents, link chunks) and the tail's graphs
+        result.quads = stats.own_triples + sum(map(len, named_tail))
         examples = [d.iri for d in result.documents[:3]]
         description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
