@@ -417,9 +417,10 @@ def link_statements(
     """The statements of the links between documents (each once), made as they are read,
     and their counts.
 
-    The statements are those of :func:`link_from_features`'s graph. A large build has
-    millions (some ten per similarity link), far more than an in-memory graph holds
-    cheaply: a caller that only writes them out can take them one by one.
+    The statements are those of :func:`link_from_features`'s graph, for callers that
+    want them all in one process (tests, the naive benchmark). A build does not: it
+    takes the citations from :func:`cite_documents` and has the similarity links,
+    millions in a large corpus, written in chunks by :mod:`policygraph.linkdump`.
     """
     documents = list(documents)
     citations, summary = cite_documents(documents, iris)
