@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
         "warnings": len(result.warnings),
         "similarity_searched": result.similarity[0],
         "link_chunks_written": result.similarity[1],
+        "dumps_written": result.dumps_written[0],
         "link_chunks": result.similarity[2],
         "stages": {name: round(seconds, 2) for name, seconds in result.timings.items()},
         "document_stages_cpu": {k: round(v, 2) for k, v in result.document_timings.items()},

@@ -182,6 +182,48 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     assert _bytes(tmp_path / "second") == _bytes(root / "out")
 
 
+def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(
+    corpus: Path, parallel, tmp_path: Path
+) -> None:
+    """Dumps whose parts did not change are linked from the last output, not copied."""
+    _, root = parallel
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = build([corpus], out=out, cache_dir=cache)
+    assert first.dumps_written == (len(DUMPS), len(DUMPS))
+    inodes = {name: (out / name).stat().st_ino for name in DUMPS}
+    again = build([corpus], out=out, cache_dir=cache)
+    assert again.dumps_written == (0, len(DUMPS))
+    assert {name: (out / name).stat().st_ino for name in DUMPS} == inodes
+    assert _bytes(out) == _bytes(root / "out")
+    # a published dump changed by hand is not trusted: it is written again
+    (out / "policygraph.nt").write_bytes(b"")
+    third = build([corpus], out=out, cache_dir=cache)
+    assert third.dumps_written == (1, len(DUMPS))
+    assert _bytes(out) == _bytes(root / "out")
+    # another output folder has no dumps to keep
+    elsewhere = build([corpus], out=tmp_path / "elsewhere", cache_dir=cache)
+    assert elsewhere.dumps_written == (len(DUMPS), len(DUMPS))
+
+
+def test_a_change_rewrites_every_dump(corpus: Path, parallel, tmp_path: Path) -> None:
+    result, _ = parallel
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    for source in corpus.iterdir():
+        (copy / source.name).write_bytes(source.read_bytes())
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build([copy], out=out, cache_dir=cache)
+    before = _bytes(out)
+    changed = copy / Path(result.documents[-1].path).name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    second = build([copy], out=out, cache_dir=cache)
+    assert second.dumps_written == (len(DUMPS), len(DUMPS))
+    assert all(_bytes(out)[name] != before[name] for name in ("policygraph.nt", "policygraph.ttl"))
+    fresh = tmp_path / "fresh"
+    build([copy], out=fresh, cache_dir=tmp_path / "fresh-cache")
+    assert _bytes(out) == _bytes(fresh)
+
+
 def test_links_in_small_chunks_are_the_same_dataset(
     corpus: Path, parallel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -32,7 +33,7 @@ from rdflib import Graph
 from policygraph import export
 from policygraph.buildcache import Entry
 from policygraph.describe import DatasetStats, namespace_of
-from policygraph.docbuild import PIECES, DocumentStats, term_hash
+from policygraph.docbuild import DocumentStats, term_hash
 from policygraph.entailment import ENTAILED_FILE
 from policygraph.iris import Iris
 
@@ -101,27 +102,27 @@ def _distinct(hashes: array, more: object) -> int:
 
 
 class DumpWriter:
-    """The dump files of one build, open in the staging folder."""
+    """The dump files of one build, open in the staging folder (all but those ``kept``)."""
 
-    def __init__(self, staging: Path, compress: bool):
+    def __init__(self, staging: Path, compress: bool, kept: set[str] = frozenset()):  # type: ignore[assignment]
         self.compress = compress
-        suffix = ".gz" if compress else ""
-        self.paths = {name: staging / f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
-        self.handles = {name: path.open("wb") for name, path in self.paths.items()}
+        self.paths = dump_paths(staging, compress)
+        self.handles = {
+            name: path.open("wb") for name, path in self.paths.items() if path.name not in kept
+        }
 
     def write(self, name: str, text: str) -> None:
         """Append ``text`` to dump ``name`` (as one gzip member when compressing)."""
-        if not text:
-            return
-        data = text.encode("utf-8")
-        self.handles[name].write(export.gzip_bytes(data) if self.compress else data)
+        if text and name in self.handles:
+            self.handles[name].write(encoded(text, self.compress))
 
     def copy_pieces(self, entry: Entry) -> None:
         """Append a document's pieces, copied from its cache entry."""
+        if not self.handles:
+            return
         with entry.path.open("rb") as source:
-            for name in PIECES:
+            for name, target in self.handles.items():
                 offset, length = entry.offsets[name]
-                target = self.handles[name]
                 target.flush()
                 _copy_range(source.fileno(), target.fileno(), offset, length)
 
@@ -129,6 +130,20 @@ class DumpWriter:
         for handle in self.handles.values():
             handle.close()
         return sorted(self.paths.values())
+
+
+def dump_paths(folder: Path, compress: bool) -> dict[str, Path]:
+    """Each dump's file in ``folder``, by piece name."""
+    suffix = ".gz" if compress else ""
+    return {name: folder / f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
+
+
+def encoded(text: str, compress: bool) -> bytes:
+    """Text as a dump holds it: UTF-8, and one gzip member when compressing."""
+    if not text:
+        return b""
+    data = text.encode("utf-8")
+    return export.gzip_bytes(data) if compress else data
 
 
 def _copy_range(source: int, target: int, offset: int, length: int) -> None:
@@ -158,20 +173,23 @@ def write_dumps(
     iris: Iris,
     compress: bool,
     progress: Callable[[int], None],
-) -> tuple[list[ox.Triple], list[list[ox.Triple]], list[Path]]:
+    keep: Callable[[dict[str, str]], set[str]] = lambda recipes: set(),
+) -> Dumps:
     """Write every dump into ``staging``: headers, the documents' pieces, the tail.
 
     ``shared`` holds the N-Triples lines about shared resources that the documents
     reported, ``links`` the citations graph and the similarity links' chunks (see
     ``linkdump``), ``prefixes`` the names of the prefixes the documents' and chunks'
-    Turtle and TriG use. Returns the tail's triples (for the statistics), the triples
-    of the named graphs written after the documents' other than the chunks' (citations,
-    shared resources, vocabularies) and the dump files.
+    Turtle and TriG use. ``keep`` is given each dump file's recipe (see
+    ``outputledger``) before anything is written, and returns the names of the files it
+    has put into ``staging`` itself (unchanged since the last build); those are not
+    written.
 
     Order in every dump: header, documents, similarity chunks, tail; in the dataset
     dumps the chunks and the citations make one run of the links graph.
     """
     from policygraph.entailment import entailed_from
+    from policygraph.outputledger import recipe
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
@@ -181,7 +199,6 @@ def write_dumps(
         shared.union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
     )
     tail = export.sort_ox(parse_lines(tail_lines))
-    entailed = entailed_from(tail)
     shared_triples = export.sort_ox(parse_lines(sorted(shared)))
     named = [
         (iris.graph("links"), link_triples),
@@ -191,31 +208,61 @@ def write_dumps(
     named = [(name, triples) for name, triples in named if triples]
     tail_prefixes = _used(tail)
     named_prefixes = [_used(triples, name) for name, triples in named]
-
     ttl_names = prefixes[0] | set(tail_prefixes)
     trig_names = prefixes[1].union(*named_prefixes)
-    dumps = DumpWriter(staging, compress)
+    heads = {
+        "ttl": export._header(export.header_prefixes(ttl_names)),
+        "trig": export._header(export.header_prefixes(trig_names)),
+        "jsonld": export.jsonld_head(),
+    }
+    blocks = list(zip(named, named_prefixes, strict=True))
+    tails = {
+        "nt": "".join(tail_lines),
+        "nq": "".join(export.as_quads(export.ntriples_lines(t), n) for (n, t), _ in blocks),
+        "ttl": export.turtle_body(tail, tail_prefixes),
+        "trig": "".join(export.trig_body(t, n, used) for (n, t), used in blocks),
+        "jsonld": export.jsonld_nodes_text(tail, last=True) + export.JSONLD_TAIL,
+        "entailed": "".join(export.ntriples_lines(entailed_from(tail))),
+    }
+    parts = [*entries, *chunks]
+    recipes = {
+        path.name: recipe(
+            path.name,
+            encoded(heads.get(name, ""), compress),
+            [(entry.path, *entry.offsets[name]) for entry in parts],
+            encoded(tails[name], compress),
+        )
+        for name, path in dump_paths(staging, compress).items()
+    }
+    dumps = DumpWriter(staging, compress, keep(recipes))
     try:
-        dumps.write("ttl", export._header(export.header_prefixes(ttl_names)))
-        dumps.write("trig", export._header(export.header_prefixes(trig_names)))
-        dumps.write("jsonld", export.jsonld_head())
+        for name, text in heads.items():
+            dumps.write(name, text)
         for number, entry in enumerate(entries, start=1):
             dumps.copy_pieces(entry)
             if number % 1000 == 0:
                 progress(number)
         for entry in chunks:
             dumps.copy_pieces(entry)
-        dumps.write("nt", "".join(tail_lines))
-        dumps.write("ttl", export.turtle_body(tail, tail_prefixes))
-        dumps.write("jsonld", export.jsonld_nodes_text(tail, last=True) + export.JSONLD_TAIL)
-        dumps.write("entailed", "".join(export.ntriples_lines(entailed)))
-        for (name, triples), prefixes in zip(named, named_prefixes, strict=True):
-            dumps.write("nq", export.as_quads(export.ntriples_lines(triples), name))
-            dumps.write("trig", export.trig_body(triples, name, prefixes))
+        for name, text in tails.items():
+            dumps.write(name, text)
     finally:
         files = dumps.close()
     progress(len(entries))
-    return tail, [triples for _, triples in named], files
+    return Dumps(tail, [triples for _, triples in named], files, recipes, len(dumps.handles))
+
+
+@dataclass(frozen=True)
+class Dumps:
+    """What :func:`write_dumps` wrote, for the statistics and the ledger."""
+
+    tail: list[ox.Triple]  # the tail's triples
+    # the triples of the named graphs written after the documents' other than the chunks'
+    # (citations, shared resources, vocabularies)
+    named_tail: list[list[ox.Triple]]
+    files: list[Path]
+    recipes: dict[str, str]  # file name -> recipe
+    written: int  # files written this time (the others were kept)
 
 
 def parse_lines(lines: Sequence[str]) -> list[ox.Triple]:

@@ -169,6 +169,9 @@ def build(
     if result.sdg_links is not None:
         click.echo(f"  {result.sdg_links.text()}")
     click.echo(f"  files: {', '.join(p.name for p in result.files)}")
+    written, dumps = result.dumps_written
+    if written < dumps:
+        click.echo(f"  dumps: {written} of {dumps} written, the rest unchanged since last time")
     total = time.perf_counter() - started
     stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in result.timings.items())
     click.echo(f"  warnings: {len(result.warnings)}; time: {stages}; total {total:.2f}s")

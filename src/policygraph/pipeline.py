@@ -52,6 +52,8 @@ class BuildResult:
     sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
     # similarity links: searched this time?, chunks written this time, chunks in all
     similarity: tuple[bool, int, int] = (False, 0, 0)
+    # dump files written this time, of all (the rest were unchanged and kept)
+    dumps_written: tuple[int, int] = (0, 0)
 
 
 def build_time() -> dt.datetime:
@@ -325,6 +327,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     from policygraph.describe import describe
     from policygraph.linkdump import similarity_entries
     from policygraph.links import cite_documents
+    from policygraph.outputledger import OutputLedger
     from policygraph.sdg import LinkCounts
     from policygraph.shacl import ValidationReport, validate_graph
 
@@ -390,8 +393,9 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     def say_export(done: int) -> None:
         say(Progress("export", done, len(entries)))
 
+    ledger = OutputLedger(work.cache.folder, out)
     with timer.stage("export"), atomic_output(out) as staging:
-        tail, named_tail, files = assemble.write_dumps(
+        dumps = assemble.write_dumps(
             staging,
             entries,
             shared,
@@ -400,14 +404,19 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
             iris,
             settings.compress,
             say_export,
+            lambda recipes: ledger.link_unchanged(recipes, staging),
         )
-        dataset = stats.finish(tail)
+        dataset = stats.finish(dumps.tail)
         result.triples = dataset.triples
         # each graph's statements once: own (documents, link chunks) and the tail's graphs
-        result.quads = stats.own_triples + sum(map(len, named_tail))
+        result.quads = stats.own_triples + sum(map(len, dumps.named_tail))
+        result.dumps_written = (dumps.written, len(dumps.files))
         examples = [d.iri for d in result.documents[:3]]
-        description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
+        description = describe(
+            dataset, iris, dumps.files, settings.built_at, examples, len(entries)
+        )
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
         names = sorted(p.name for p in staging.iterdir())
+    ledger.record(dumps.recipes)
     result.files = [out / name for name in names]

@@ -1,0 +1,102 @@
+"""Which dump files of the last build can stand unchanged, so a rebuild does not copy them.
+
+A corpus's dumps run to gigabytes, and rewriting them costs more than every other
+step of a rebuild in which nothing changed. Each dump is a concatenation of known
+parts — a header, cache entries' pieces, a tail — so a build can say, before
+writing a byte, what a dump will hold: its *recipe*, a hash of the header and tail
+texts and of the identity of every piece (the cache entry's file and where the piece
+lies in it). The ledger keeps, per output folder, each dump's recipe and the file it
+was written to (size, modification time, inode). A later build whose recipe for a dump
+is the same, finding that same file still in the output, hard-links it into the
+staging folder instead of writing it: the published bytes are those the build would
+write, and the atomic swap of the output folder is unchanged.
+
+The ledger lives in the build cache, not in the output, so the published folder
+holds only what is published. A file changed since it was recorded (size, time or
+inode differ), a recipe that differs, or a file system without hard links: the dump
+is written as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+_VERSION = 1
+
+
+def recipe(name: str, head: bytes, pieces: list[tuple[Path, int, int]], tail: bytes) -> str:
+    """The hash of what a dump is made of: its header, its pieces' identities, its tail.
+
+    A piece is (cache entry file, offset, length); an entry file is named by its content
+    key and replaced, never rewritten in place, so its name, size and inode identify
+    its bytes.
+    """
+    digest = hashlib.sha256(f"{_VERSION}\0{name}\0".encode())
+    digest.update(len(head).to_bytes(8, "big") + head)
+    for path, offset, length in pieces:
+        found = path.stat()
+        digest.update(
+            f"{path.name}\0{found.st_ino}\0{found.st_size}\0{offset}\0{length}\n".encode()
+        )
+    digest.update(len(tail).to_bytes(8, "big") + tail)
+    return digest.hexdigest()
+
+
+class OutputLedger:
+    """The recipes of the dumps last published into one output folder."""
+
+    def __init__(self, cache_folder: Path, out: Path):
+        self.out = out.resolve()
+        key = hashlib.sha256(str(self.out).encode("utf-8")).hexdigest()[:32]
+        self.path = cache_folder / "outputs" / f"{key}.json"
+
+    def _read(self) -> dict[str, dict[str, object]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("out") != str(self.out):
+            return {}
+        files = data.get("files")
+        return files if isinstance(files, dict) else {}
+
+    def link_unchanged(self, recipes: dict[str, str], staging: Path) -> set[str]:
+        """Hard-link into ``staging`` each published file whose recipe is the same; the
+        names of the files linked."""
+        linked: set[str] = set()
+        for name, held in self._read().items():
+            if not isinstance(held, dict) or recipes.get(name) != held.get("recipe"):
+                continue
+            published = self.out / name
+            try:
+                found = published.stat()
+                if [found.st_size, found.st_mtime_ns, found.st_ino] != held.get("stat"):
+                    continue
+                os.link(published, staging / name)
+            except OSError:
+                continue
+            linked.add(name)
+        return linked
+
+    def record(self, recipes: dict[str, str]) -> None:
+        """Note the recipes of the files now published (after the output was swapped in)."""
+        files: dict[str, object] = {}
+        for name, made_of in recipes.items():
+            try:
+                found = (self.out / name).stat()
+            except OSError:
+                continue
+            files[name] = {
+                "recipe": made_of,
+                "stat": [found.st_size, found.st_mtime_ns, found.st_ino],
+            }
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"out": str(self.out), "files": files}), "utf-8")
+            os.replace(temporary, self.path)
+        except OSError:  # only a saving lost: the next build writes every dump
+            temporary.unlink(missing_ok=True)
