@@ -4,7 +4,7 @@ Expected answers come from reading the source text (``sources/…txt``) or from 
 independent computation over the graph with rdflib's Python API — never from the
 output of the query under test. Every query also runs through rdflib's own SPARQL
 engine (with its parameters bound by a VALUES block, as remote endpoints get them)
-and must agree with pyoxigraph (parameters bound by substitution).
+and must agree with pyoxigraph.
 """
 
 from __future__ import annotations

@@ -12,12 +12,16 @@ the namespace, or an absolute IRI), ``iri`` (an absolute IRI), ``string``, ``lan
 (a language-tagged string), ``integer``, ``gYear`` or ``date``. A parameter without a
 default is optional: left unbound, its variable matches anything.
 
-Values are bound as terms, never pasted into the query text. The local engine
-(pyoxigraph) substitutes them (SEP-0007 ``substitutions``); remote endpoints receive a
-``VALUES`` block built from serialised terms (:mod:`policygraph.endpoint`). The two mean
-the same when the parameter's variable occurs in a required pattern (or a filter) of
-the top-level ``WHERE`` group and, for SELECT, in the projection — the rule every file
-in ``queries/`` follows and a test checks by running both.
+Values are bound as terms, never pasted into the query text as the user typed them:
+each is checked and serialised as an RDF term (:func:`policygraph.endpoint.sparql_term`)
+into a ``VALUES`` block that opens the top-level ``WHERE`` group, for the local engine
+(pyoxigraph) and remote endpoints alike. pyoxigraph also offers SEP-0007
+``substitutions``, but its planner does not start its joins from a substituted
+variable, and it does from a ``VALUES`` block: one policy's similar measures in a
+1,000-document build took 0.81 s by substitution and 0.009 s by ``VALUES``. A
+``VALUES`` block binds a parameter as a query means it when the parameter's variable
+occurs in a required pattern (or a filter) of the top-level ``WHERE`` group and, for
+SELECT, in the projection — the rule every file in ``queries/`` follows.
 """
 
 from __future__ import annotations
@@ -534,15 +538,14 @@ def run_local(
     import pyoxigraph as ox
 
     from policygraph import results
+    from policygraph.endpoint import inline_values
 
-    substitutions = {ox.Variable(name): term for name, term in bindings.items()}
     default_graph = [ox.NamedNode(iri) for iri in graphs] or None
     try:
         answer = store.query(
-            query.text,
+            inline_values(query.text, bindings),
             use_default_graph_as_union=default_graph is None,
             default_graph=default_graph,
-            substitutions=substitutions,
         )
         return results.from_oxigraph(answer)
     except SyntaxError as exc:

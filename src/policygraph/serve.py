@@ -531,6 +531,7 @@ class Server:
         return response
 
     def _run_canned(self, name: str, fields: dict[str, str]) -> tuple[int, str | None]:
+        from policygraph.endpoint import inline_values
         from policygraph.query import QueryError, bind, catalogue
 
         query = catalogue().get(name)
@@ -542,11 +543,10 @@ class Server:
             return 400, f'<p class="error">{html_escape.escape(str(exc))}</p>'
         graph_form = query.form in ("CONSTRUCT", "DESCRIBE")
         job = QueryJob(
-            query=query.text,
+            query=inline_values(query.text, bindings),  # as query.run_local binds them
             form=query.form,
             media_type=TURTLE if graph_form else SPARQL_JSON,
             max_rows=self.config.max_rows,
-            substitutions=tuple(sorted(bindings.items())),
             prefixes=tuple(sorted(self.prefixes.items())),
         )
         response = self.sparql.run(job)

@@ -66,7 +66,6 @@ class QueryJob:
     max_rows: int
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
-    substitutions: tuple[tuple[str, Any], ...] = ()  # (variable, pyoxigraph term)
     truncation_link: str | None = None  # URL put in the results' head when rows are cut
     prefixes: tuple[tuple[str, str], ...] = ()
 
@@ -206,8 +205,6 @@ def run_job(store: Any, job: QueryJob) -> Answer:
         options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
     else:
         options["use_default_graph_as_union"] = True
-    if job.substitutions:
-        options["substitutions"] = {ox.Variable(name): term for name, term in job.substitutions}
     try:
         answer = store.query(job.query, **options)
         if isinstance(answer, ox.QuerySolutions):
