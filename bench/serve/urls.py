@@ -4,6 +4,11 @@
 the server, through the same mapping the server and its pages use. ``queries.txt``:
 ``/sparql?query=…`` for every canned query of ``queries/`` (parameters left unbound, as a
 client sending the file's text would).
+
+``--documents K`` keeps the resources of K document graphs, evenly spaced in IRI order,
+plus the shared resources and the vocabularies (not the links graph, whose similarity
+records span the corpus): a corpus has millions of resources, and one sequential pass
+over all of them would take hours. The sample is the same for the same build.
 """
 
 from __future__ import annotations
@@ -15,14 +20,29 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from policygraph.html import local_path
-from policygraph.lod import load_build, read_base
+from policygraph.iris import Iris
+from policygraph.lod import graph_sizes, load_build, read_base
 from policygraph.resources import data_files
 
 
-def main(data: Path, out: Path) -> None:
+def main(data: Path, out: Path, documents: int | None = None) -> None:
     store = load_build(data)
     base = read_base(data, store)
-    subjects = {q.subject.value for q in store if isinstance(q.subject, ox.NamedNode)}
+    if documents is None:
+        quads = iter(store)
+    else:
+        graphs = sorted(graph_sizes(store))
+        iris = Iris(base)
+        corpus_wide = {iris.graph("links"), iris.shared_graph(), iris.vocabulary_graph()}
+        own = [g for g in graphs if g not in corpus_wide]
+        step = max(1, len(own) // documents)
+        chosen = set(own[::step][:documents]) | (set(graphs) & corpus_wide) - {iris.graph("links")}
+        quads = (
+            q
+            for g in sorted(chosen)
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+        )
+    subjects = {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)}
     paths = sorted({local_path(iri, base) for iri in subjects} - {"/.well-known/void"})
     pages = [urllib.parse.quote(p, safe="/#") for p in paths if p.startswith("/")]
     pages = [p.split("#")[0] for p in pages]
@@ -36,4 +56,5 @@ def main(data: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    sample = sys.argv[sys.argv.index("--documents") + 1] if "--documents" in sys.argv else None
+    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sample) if sample else None)
