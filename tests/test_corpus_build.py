@@ -177,9 +177,33 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     changed.write_text(text, encoding="utf-8")
     second = build([copy], out=tmp_path / "second", cache_dir=cache)
     assert second.cached == CORPUS_SIZE - 1
-    # the similarity weights are corpus wide: one changed document means a new search
-    assert second.similarity[0] is True
+    # no measure's text changed: the similarity links are those of the first build
+    assert second.similarity[0] is False
     assert _bytes(tmp_path / "second") == _bytes(root / "out")
+
+
+def test_a_changed_measure_searches_again(corpus: Path, parallel, tmp_path: Path) -> None:
+    """The similarity weights are corpus wide: a measure's new wording means a new search,
+    and the links come out as a build from scratch makes them."""
+    import re
+
+    copy = tmp_path / "corpus"
+    copy.mkdir()
+    for source in corpus.iterdir():
+        (copy / source.name).write_bytes(source.read_bytes())
+    cache = tmp_path / "cache"
+    build([copy], out=tmp_path / "first", cache_dir=cache)
+    changed = next(p for p in sorted(copy.iterdir()) if p.name.startswith("en-"))
+    text = changed.read_text(encoding="utf-8")
+    heading = re.compile(r"^(\d+\. \w+ .+) work$", re.M)  # an item heading of bench/corpus.py
+    assert heading.search(text)
+    changed.write_text(heading.sub(r"\1 reform", text, count=1), encoding="utf-8")
+    second = build([copy], out=tmp_path / "second", cache_dir=cache)
+    assert second.cached == CORPUS_SIZE - 1
+    assert second.similarity[0] is True
+    fresh = build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
+    assert fresh.similarity[0] is True
+    assert _bytes(tmp_path / "second") == _bytes(tmp_path / "fresh")
 
 
 def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(

@@ -39,7 +39,7 @@ from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_st
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
 from policygraph.links import DocumentLinks, similarity_statements
-from policygraph.similarity import TOP_K, Similarity, similar_measures
+from policygraph.similarity import TOP_K, MeasureText, Similarity, similar_measures
 
 #: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
 CHUNK_LINKS = 2000
@@ -76,17 +76,25 @@ class LinkIndex:
     chunks: list[str]
 
 
-def links_key(document_keys: Sequence[str], settings: BuildSettings) -> str:
-    """The cache key of the similarity links of these documents, built with ``settings``."""
+def links_key(measures: Sequence[MeasureText], settings: BuildSettings) -> str:
+    """The cache key of the similarity links between ``measures``, built with ``settings``.
+
+    The search reads nothing of a document but its measures' IRIs, policies, themes and
+    text, so the key is made of those: a change elsewhere in a document (its title, date,
+    targets outside a measure's text, a typo in its preamble) does not search again.
+    """
     digest = hashlib.sha256(b"similarity links\0")
-    for part in (tool_fingerprint(), settings.base_iri, str(settings.compress), *document_keys):
+    for part in (tool_fingerprint(), settings.base_iri, str(settings.compress)):
         digest.update(part.encode("utf-8") + b"\0")
+    for measure in measures:
+        for part in (measure.iri, measure.policy, *sorted(measure.themes), measure.text):
+            digest.update(part.encode("utf-8") + b"\0")
+        digest.update(b"\1")  # the end of one measure: no two lists hash alike
     return digest.hexdigest()
 
 
 def similarity_entries(
     features: Sequence[DocumentLinks],
-    document_keys: Sequence[str],
     settings: BuildSettings,
     cache: BuildCache,
     jobs: int,
@@ -95,11 +103,12 @@ def similarity_entries(
     """The chunks of this build's similarity links, from the cache or made now.
     ``features`` are the documents' link features, in build order.
     """
-    key = links_key(document_keys, settings)
+    measures = [m for d in features for m in d.measures]
+    key = links_key(measures, settings)
     found = _cached(cache, key)
     if found is not None:
         return found
-    links = similar_measures((m for d in features for m in d.measures), jobs=jobs)
+    links = similar_measures(measures, jobs=jobs)
     chunks = list(_chunks(links))
     keys = [_chunk_key(chunk, settings) for chunk in chunks]
     entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]

@@ -209,8 +209,8 @@ def build(
     with _cache_folder(cache_dir) as folder:
         cache = BuildCache(folder)
         with timer.stage("documents"):
-            entries, keys = _document_entries(sources, settings, cache, jobs, say, result)
-        work = _Work(settings, cache, keys, max(1, jobs or default_jobs()))
+            entries = _document_entries(sources, settings, cache, jobs, say, result)
+        work = _Work(settings, cache, max(1, jobs or default_jobs()))
         _publish(entries, iris, work, Path(out), timer, say, result)
     result.timings = timer.timings
     return result
@@ -255,8 +255,7 @@ def _work(task: tuple[int, Path, str]) -> tuple[int, object]:
 
 
 def _document_entries(sources, settings, cache, jobs, say, result):  # type: ignore[no-untyped-def]
-    """Every document's cache entry (read where present, built in parallel where not),
-    and every document's cache key."""
+    """Every document's cache entry: read where present, built in parallel where not."""
     from policygraph.buildcache import entry_key
 
     keys = [entry_key(source, settings) for source in sources]
@@ -269,7 +268,7 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
     _set_work(settings, cache)
     if jobs == 1:
         _collect(map(_work, todo), entries, total, say)
-        return entries, keys
+        return entries
     # The first document is built here, before the workers are forked: it loads the
     # shapes, vocabularies and language resources once, and the workers inherit them.
     _collect(map(_work, todo[:1]), entries, total, say)
@@ -285,7 +284,7 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
         except BaseException:
             pool.terminate()
             raise
-    return entries, keys
+    return entries
 
 
 def _refuse_unless(report) -> None:  # type: ignore[no-untyped-def]
@@ -317,7 +316,6 @@ class _Work:
 
     settings: object  # docbuild.BuildSettings
     cache: object  # buildcache.BuildCache
-    keys: list[str]  # every document's cache key, in build order
     jobs: int
 
 
@@ -367,9 +365,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         def say_links(done: int, total: int) -> None:
             say(Progress("links", done, total, "similarity chunks"))
 
-        outcome = similarity_entries(
-            features, work.keys, settings, work.cache, work.jobs, say_links
-        )
+        outcome = similarity_entries(features, settings, work.cache, work.jobs, say_links)
     link_entries = outcome.entries
     result.links.similar = outcome.similar
     result.similarity = (outcome.searched, outcome.written, len(link_entries))
