@@ -201,3 +201,27 @@ def test_query_reads_a_build_from_its_store(big: Path) -> None:
     assert (big / stores.STORE_DIR / stores.MARKER).is_file()
     from_file = run("theme-counts", data=[big / "policygraph.nq"])  # a file: in memory
     assert from_store.rows and sorted(map(str, from_store.rows)) == sorted(map(str, from_file.rows))
+
+
+def test_a_rebuild_that_keeps_the_dump_keeps_its_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unchanged rebuild keeps the N-Quads file, so the store made from it stays; a
+    rebuild that writes the dump again leaves the store behind with the old build."""
+    from policygraph.pipeline import build
+
+    monkeypatch.setattr(stores, "IN_MEMORY_BELOW", 0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build(out=out, cache_dir=cache)
+    stores.locate(out)
+    first = made_at(out)
+    again = build(out=out, cache_dir=cache)
+    assert again.dumps_written[0] == 0
+    assert not any(p.name.startswith(".") for p in again.files)
+    said: list[str] = []
+    location = stores.locate(out, notice=said.append)
+    assert made_at(out) == first and said == []  # the same store, not made again
+    assert quads(location.open()) == quads(in_memory(out / "policygraph.nq"))
+    build(out=out, cache_dir=tmp_path / "other-cache")  # no ledger there: dumps written
+    assert not (out / stores.STORE_DIR).exists()

@@ -234,7 +234,8 @@ def write_dumps(
         )
         for name, path in dump_paths(staging, compress).items()
     }
-    dumps = DumpWriter(staging, compress, keep(recipes))
+    kept = keep(recipes)
+    dumps = DumpWriter(staging, compress, kept)
     try:
         for name, text in heads.items():
             dumps.write(name, text)
@@ -249,7 +250,7 @@ def write_dumps(
     finally:
         files = dumps.close()
     progress(len(entries))
-    return Dumps(tail, [triples for _, triples in named], files, recipes, len(dumps.handles))
+    return Dumps(tail, [triples for _, triples in named], files, recipes, kept)
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,11 @@ class Dumps:
     named_tail: list[list[ox.Triple]]
     files: list[Path]
     recipes: dict[str, str]  # file name -> recipe
-    written: int  # files written this time (the others were kept)
+    kept: set[str]  # names of the files kept from the last build, not written
+
+    @property
+    def written(self) -> int:
+        return len(self.files) - len(self.kept)
 
 
 def parse_lines(lines: Sequence[str]) -> list[ox.Triple]:

@@ -328,6 +328,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     from policygraph.outputledger import OutputLedger
     from policygraph.sdg import LinkCounts
     from policygraph.shacl import ValidationReport, validate_graph
+    from policygraph.store import carry_over
 
     settings = work.settings
     report = ValidationReport(True)
@@ -413,6 +414,8 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         )
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        names = sorted(p.name for p in staging.iterdir())
+        if f"{DUMP_STEM}.nq" in dumps.kept:  # the query store made from it stays valid
+            carry_over(out, staging)
+        names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
     ledger.record(dumps.recipes)
     result.files = [out / name for name in names]

@@ -8,7 +8,9 @@ milliseconds.
 
 Where: ``BUILD/.oxigraph/`` — inside the build, because ``policygraph build`` replaces
 the build folder as a whole (``pipeline.atomic_output``), so the store disappears with
-the build it was made from: no store outlives its build and none needs collecting. The
+the build it was made from: no store outlives its build and none needs collecting
+(a rebuild that keeps the dump itself — nothing changed — moves the store along with
+it: :func:`carry_over`). The
 name starts with a dot, so nothing that lists a build's files sees it: the server's
 ``/dumps/`` and home page (dot names refused; a folder has no dump suffix), ``site``
 (skips dot names), ``load`` (reads ``policygraph.nq`` by name), and the VoID
@@ -59,7 +61,7 @@ from policygraph.errors import PolicyGraphError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IN_MEMORY_BELOW", "STORE_DIR", "Location", "StoreError", "locate"]
+__all__ = ["IN_MEMORY_BELOW", "STORE_DIR", "Location", "StoreError", "carry_over", "locate"]
 
 #: Dumps smaller than this many bytes are loaded into memory instead (see the docstring).
 IN_MEMORY_BELOW = 64 * 1024 * 1024
@@ -109,6 +111,24 @@ class Location:
             return None
         marker = _read_marker(self.store)
         return dict(marker["graphs"]) if marker else None
+
+
+def carry_over(old_build: Path, new_build: Path) -> bool:
+    """Move the store of ``old_build`` into ``new_build``, whose N-Quads dump is the very
+    file the store was made from (a rebuild that kept the dump, hard-linked).
+
+    The store's marker still names that file (same inode, size and time), so readers
+    of the new build take it as theirs instead of making it again (minutes at corpus
+    size). A store that does not match is found out by its marker as ever.
+    """
+    source, target = old_build / STORE_DIR, new_build / STORE_DIR
+    if not (source / MARKER).is_file() or target.exists():
+        return False
+    try:
+        os.rename(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def locate(data: Path, notice: Callable[[str], None] | None = None) -> Location:
