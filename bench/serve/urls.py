@@ -8,7 +8,9 @@ client sending the file's text would).
 ``--documents K`` keeps the resources of K document graphs, evenly spaced in IRI order,
 plus the shared resources and the vocabularies (not the links graph, whose similarity
 records span the corpus): a corpus has millions of resources, and one sequential pass
-over all of them would take hours. The sample is the same for the same build.
+over all of them would take hours. The queries are then those with a ``policy``
+parameter, bound to each sampled document's policy. The sample is the same for the
+same build.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from policygraph.endpoint import inline_values
 from policygraph.html import local_path
 from policygraph.iris import Iris
 from policygraph.lod import graph_sizes, load_build, read_base
+from policygraph.query import bind, read_query
 from policygraph.resources import data_files
 
 
@@ -47,10 +51,19 @@ def main(data: Path, out: Path, documents: int | None = None) -> None:
     pages = [urllib.parse.quote(p, safe="/#") for p in paths if p.startswith("/")]
     pages = [p.split("#")[0] for p in pages]
     (out / "pages.txt").write_text("\n".join(sorted(set(pages))) + "\n")
-    queries = [
-        "/sparql?" + urllib.parse.urlencode({"query": f.read_text(encoding="utf-8")})
-        for f in data_files("queries", "*.rq")
-    ]
+    texts = [f.read_text(encoding="utf-8") for f in data_files("queries", "*.rq")]
+    if documents is not None:
+        # a corpus's unbound answers run to 100 000s of rows (bench/queries.py times
+        # them); a user asks about one policy: each query with a policy parameter, bound
+        # to each sampled document's policy as `policygraph query --param` binds it
+        policies = sorted(g.removeprefix(base + "graph/") for g in chosen - corpus_wide)
+        texts = [
+            inline_values(query.text, bind(query, {"policy": policy}))
+            for query in map(read_query, texts, texts)
+            if any(param.name == "policy" for param in query.params)
+            for policy in policies
+        ]
+    queries = ["/sparql?" + urllib.parse.urlencode({"query": text}) for text in texts]
     (out / "queries.txt").write_text("\n".join(queries) + "\n")
     print(f"{len(set(pages))} resource paths, {len(queries)} canned queries")
 
