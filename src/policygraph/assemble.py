@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +104,7 @@ def _distinct(hashes: array, more: object) -> int:
 class DumpWriter:
     """The dump files of one build, open in the staging folder (all but those ``kept``)."""
 
-    def __init__(self, staging: Path, compress: bool, kept: set[str] = frozenset()):  # type: ignore[assignment]
+    def __init__(self, staging: Path, compress: bool, kept: Collection[str] = ()):
         self.compress = compress
         self.paths = dump_paths(staging, compress)
         self.handles = {
@@ -114,7 +114,8 @@ class DumpWriter:
     def write(self, name: str, text: str) -> None:
         """Append ``text`` to dump ``name`` (as one gzip member when compressing)."""
         if text and name in self.handles:
-            self.handles[name].write(encoded(text, self.compress))
+            data = text.encode("utf-8")
+            self.handles[name].write(export.gzip_bytes(data) if self.compress else data)
 
     def copy_pieces(self, entry: Entry) -> None:
         """Append a document's pieces, copied from its cache entry."""
@@ -136,14 +137,6 @@ def dump_paths(folder: Path, compress: bool) -> dict[str, Path]:
     """Each dump's file in ``folder``, by piece name."""
     suffix = ".gz" if compress else ""
     return {name: folder / f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
-
-
-def encoded(text: str, compress: bool) -> bytes:
-    """Text as a dump holds it: UTF-8, and one gzip member when compressing."""
-    if not text:
-        return b""
-    data = text.encode("utf-8")
-    return export.gzip_bytes(data) if compress else data
 
 
 def _copy_range(source: int, target: int, offset: int, length: int) -> None:
@@ -189,7 +182,7 @@ def write_dumps(
     dumps the chunks and the citations make one run of the links graph.
     """
     from policygraph.entailment import entailed_from
-    from policygraph.outputledger import recipe
+    from policygraph.outputledger import piece_source, recipe
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
@@ -224,13 +217,13 @@ def write_dumps(
         "jsonld": export.jsonld_nodes_text(tail, last=True) + export.JSONLD_TAIL,
         "entailed": "".join(export.ntriples_lines(entailed_from(tail))),
     }
-    parts = [*entries, *chunks]
+    parts = [(piece_source(entry.path), entry) for entry in [*entries, *chunks]]
     recipes = {
         path.name: recipe(
             path.name,
-            encoded(heads.get(name, ""), compress),
-            [(entry.path, *entry.offsets[name]) for entry in parts],
-            encoded(tails[name], compress),
+            heads.get(name, ""),
+            ((source, *entry.offsets[name]) for source, entry in parts),
+            tails[name],
         )
         for name, path in dump_paths(staging, compress).items()
     }

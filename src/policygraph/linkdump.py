@@ -87,9 +87,9 @@ def links_key(measures: Sequence[MeasureText], settings: BuildSettings) -> str:
     for part in (tool_fingerprint(), settings.base_iri, str(settings.compress)):
         digest.update(part.encode("utf-8") + b"\0")
     for measure in measures:
-        for part in (measure.iri, measure.policy, *sorted(measure.themes), measure.text):
-            digest.update(part.encode("utf-8") + b"\0")
-        digest.update(b"\1")  # the end of one measure: no two lists hash alike
+        themes = sorted(measure.themes)
+        for part in (measure.iri, measure.policy, str(len(themes)), *themes, measure.text):
+            digest.update(len(part).to_bytes(8, "big") + part.encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -22,26 +22,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 _VERSION = 1
 
 
-def recipe(name: str, head: bytes, pieces: list[tuple[Path, int, int]], tail: bytes) -> str:
-    """The hash of what a dump is made of: its header, its pieces' identities, its tail.
+def piece_source(path: Path) -> str:
+    """What identifies the bytes of a cache entry file: its name (the content key), inode
+    and size. Entries are replaced by rename, never rewritten in place."""
+    found = path.stat()
+    return f"{path.name}\0{found.st_ino}\0{found.st_size}"
 
-    A piece is (cache entry file, offset, length); an entry file is named by its content
-    key and replaced, never rewritten in place, so its name, size and inode identify
-    its bytes.
+
+def recipe(name: str, head: str, pieces: Iterable[tuple[str, int, int]], tail: str) -> str:
+    """The hash of what dump ``name`` is made of: its header text, its pieces — each
+    (:func:`piece_source` of its entry, offset, length) — and its tail text.
+
+    Texts are hashed before any compression: the name says whether the file is gzip,
+    and the compression of a text is fixed (no timestamp).
     """
     digest = hashlib.sha256(f"{_VERSION}\0{name}\0".encode())
-    digest.update(len(head).to_bytes(8, "big") + head)
-    for path, offset, length in pieces:
-        found = path.stat()
-        digest.update(
-            f"{path.name}\0{found.st_ino}\0{found.st_size}\0{offset}\0{length}\n".encode()
-        )
-    digest.update(len(tail).to_bytes(8, "big") + tail)
+    for text in (head, tail):
+        data = text.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    for source, offset, length in pieces:
+        digest.update(f"{source}\0{offset}\0{length}\n".encode())
     return digest.hexdigest()
 
 
