@@ -40,6 +40,7 @@ from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
 from policygraph.links import DocumentLinks, similarity_statements
 from policygraph.similarity import TOP_K, MeasureText, Similarity, similar_measures
+from policygraph.workers import can_fork, forked_pool
 
 #: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
 CHUNK_LINKS = 2000
@@ -184,12 +185,10 @@ def _run(
 ) -> Iterator[tuple[int, Entry]]:
     _FORKED.update(settings=settings, cache=cache)
     try:
-        import multiprocessing
-
-        if jobs <= 1 or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        if jobs <= 1 or len(tasks) < 2 or not can_fork():
             yield from map(_forked_chunk, tasks)
             return
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+        with forked_pool(min(jobs, len(tasks))) as pool:
             yield from pool.imap_unordered(_forked_chunk, tasks)
     finally:
         _FORKED.clear()

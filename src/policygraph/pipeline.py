@@ -235,10 +235,9 @@ def _set_work(settings: object, cache: object) -> None:
 
 
 def _init_worker(settings: object, cache: object) -> None:
-    # The parent decides what an interrupt does, and stops the workers by SIGTERM,
-    # which must end them quietly (the CLI turns it into KeyboardInterrupt otherwise).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from policygraph.workers import quiet_signals
+
+    quiet_signals()  # the parent decides what an interrupt does
     _set_work(settings, cache)
 
 

@@ -514,14 +514,14 @@ class _Search:
         if jobs <= 1 or len(starts) < 2:
             yield from map(self.batch, starts)
             return
-        import multiprocessing
+        from policygraph.workers import can_fork, forked_pool
 
-        if "fork" not in multiprocessing.get_all_start_methods():
+        if not can_fork():
             yield from map(self.batch, starts)
             return
         _FORKED["search"] = self
         try:
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(starts))) as pool:
+            with forked_pool(min(jobs, len(starts))) as pool:
                 yield from pool.imap(_forked_batch, starts)
         finally:
             _FORKED.clear()
