@@ -8,6 +8,7 @@ and the results are compared with each other and with each document built alone.
 from __future__ import annotations
 
 import gzip
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def parallel(corpus: Path, pinned: pytest.MonkeyPatch, tmp_path_factory: pytest.
 
 def _bytes(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _copy(corpus: Path, folder: Path) -> Path:
+    """A copy of the corpus to edit, leaving the module's corpus as it is."""
+    shutil.copytree(corpus, folder)
+    return folder
 
 
 def _lines(path: Path) -> list[str]:
@@ -165,10 +172,7 @@ def test_a_rebuild_reuses_every_unchanged_document(corpus: Path, parallel, tmp_p
 
 def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_path: Path) -> None:
     result, root = parallel
-    copy = tmp_path / "corpus"
-    copy.mkdir()
-    for source in corpus.iterdir():
-        (copy / source.name).write_bytes(source.read_bytes())
+    copy = _copy(corpus, tmp_path / "corpus")
     changed = copy / Path(result.documents[0].path).name
     text = changed.read_text(encoding="utf-8")
     changed.write_text(text + "\n", encoding="utf-8")  # one more byte: a new hash
@@ -187,10 +191,7 @@ def test_a_changed_measure_searches_again(corpus: Path, parallel, tmp_path: Path
     and the links come out as a build from scratch makes them."""
     import re
 
-    copy = tmp_path / "corpus"
-    copy.mkdir()
-    for source in corpus.iterdir():
-        (copy / source.name).write_bytes(source.read_bytes())
+    copy = _copy(corpus, tmp_path / "corpus")
     cache = tmp_path / "cache"
     build([copy], out=tmp_path / "first", cache_dir=cache)
     changed = next(p for p in sorted(copy.iterdir()) if p.name.startswith("en-"))
@@ -231,10 +232,7 @@ def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(
 
 def test_a_change_rewrites_every_dump(corpus: Path, parallel, tmp_path: Path) -> None:
     result, _ = parallel
-    copy = tmp_path / "corpus"
-    copy.mkdir()
-    for source in corpus.iterdir():
-        (copy / source.name).write_bytes(source.read_bytes())
+    copy = _copy(corpus, tmp_path / "corpus")
     out, cache = tmp_path / "out", tmp_path / "cache"
     build([copy], out=out, cache_dir=cache)
     before = _bytes(out)
@@ -309,10 +307,7 @@ def test_a_defect_in_one_document_is_reported_with_its_file_and_line(
 def test_a_bad_document_stops_the_build_and_keeps_the_last_good_one(
     corpus: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "corpus"
-    copy.mkdir()
-    for source in corpus.iterdir():
-        (copy / source.name).write_bytes(source.read_bytes())
+    copy = _copy(corpus, tmp_path / "corpus")
     out = tmp_path / "out"
     build([copy], out=out, cache_dir=tmp_path / "cache")
     before = _bytes(out)
