@@ -33,14 +33,3 @@ def test_workers_ignore_ctrl_c_and_end_quietly_whatever_the_parent_does() -> Non
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert seen == {(int(signal.SIG_IGN), int(signal.SIG_DFL))}
-
-
-def test_pool_runs_the_initializer_after_quieting(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    marker = tmp_path / "started"
-    with forked_pool(1, _touch, (str(marker),)) as pool:
-        assert pool.apply(_handlers) == (int(signal.SIG_IGN), int(signal.SIG_DFL))
-    assert marker.is_file()
-
-
-def _touch(path: str) -> None:
-    open(path, "w").close()

@@ -113,7 +113,7 @@ class Location:
         return dict(marker["graphs"]) if marker else None
 
 
-def carry_over(old_build: Path, new_build: Path) -> bool:
+def carry_over(old_build: Path, new_build: Path) -> None:
     """Move the store of ``old_build`` into ``new_build``, whose N-Quads dump is the very
     file the store was made from (a rebuild that kept the dump, hard-linked).
 
@@ -122,13 +122,9 @@ def carry_over(old_build: Path, new_build: Path) -> bool:
     size). A store that does not match is found out by its marker as ever.
     """
     source, target = old_build / STORE_DIR, new_build / STORE_DIR
-    if not (source / MARKER).is_file() or target.exists():
-        return False
-    try:
-        os.rename(source, target)
-    except OSError:
-        return False
-    return True
+    if (source / MARKER).is_file() and not target.exists():
+        with contextlib.suppress(OSError):  # no store moved: readers make one as ever
+            os.rename(source, target)
 
 
 def locate(data: Path, notice: Callable[[str], None] | None = None) -> Location:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable
 from multiprocessing.pool import Pool
-from typing import Any
 
 
 def quiet_signals() -> None:
@@ -28,14 +26,6 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def forked_pool(
-    processes: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
-) -> Pool:
-    """A pool of forked workers with :func:`quiet_signals`, then ``initializer``."""
-    return multiprocessing.get_context("fork").Pool(processes, _start, (initializer, initargs))
-
-
-def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    quiet_signals()
-    if initializer is not None:
-        initializer(*initargs)
+def forked_pool(processes: int) -> Pool:
+    """A pool of forked workers, each starting with :func:`quiet_signals`."""
+    return multiprocessing.get_context("fork").Pool(processes, quiet_signals)
