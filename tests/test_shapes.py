@@ -262,6 +262,7 @@ def _issuer_not_an_organisation(g: Graph, policy: URIRef) -> None:
 def _theme_outside_scheme(g: Graph) -> URIRef:
     node = themed_measure(g)
     g.add((node, PG.theme, ELSEWHERE))
+    _cover_parts_themes(g)
     return node
 
 
@@ -271,13 +272,40 @@ def _theme_from_another_scheme(g: Graph) -> URIRef:
     assert (kind, SKOS.inScheme, THEME_SCHEME) not in g
     node = themed_measure(g)
     g.add((node, PG.theme, kind))
+    _cover_parts_themes(g)
     return node
 
 
 def _measure_without_theme(g: Graph) -> URIRef:
     node = themed_measure(g)
     drop(g, node, PG.theme)
+    _cover_parts_themes(g)
     return node
+
+
+def _cover_parts_themes(g: Graph) -> None:
+    """Make the policy cover exactly what its parts now carry, as a build would."""
+    policy = the_policy(g)
+    g.remove((policy, PG.coversTheme, None))
+    for theme in set(g.objects(None, PG.theme)):
+        g.add((policy, PG.coversTheme, theme))
+
+
+def _uncovered_theme(g: Graph) -> URIRef:
+    """A part carries a theme that the policy does not say it covers."""
+    policy = the_policy(g)
+    theme = g.value(themed_measure(g), PG.theme)
+    g.remove((policy, PG.coversTheme, theme))
+    return policy
+
+
+def _covered_theme_no_part_carries(g: Graph) -> URIRef:
+    """The policy covers a theme of the scheme that none of its parts carries."""
+    policy = the_policy(g)
+    carried = set(g.objects(None, PG.theme))
+    spare = next(t for t in sorted(g.subjects(SKOS.inScheme, None)) if t not in carried)
+    g.add((policy, PG.coversTheme, spare))
+    return policy
 
 
 def _theme_match(g: Graph) -> URIRef:
@@ -561,6 +589,12 @@ DEFECTS = [
            _theme_from_another_scheme),
     Defect("measure without theme", "MeasureTheme", "no theme", "pg:theme",
            _measure_without_theme, severity="Warning"),
+    Defect("theme of a part the policy does not cover", "CoveredThemeShape", "disagree",
+           "pg:coversTheme", _uncovered_theme),
+    Defect("covered theme that no part carries", "CoveredThemeShape", "disagree",
+           "pg:coversTheme", _covered_theme_no_part_carries),
+    Defect("covered theme outside the scheme", "CoveredThemeInScheme", "theme scheme",
+           "pg:coversTheme", _policy(lambda g, p: g.add((p, PG.coversTheme, ELSEWHERE)))),
     Defect("theme match outside the scheme", "MatchedTheme", "theme scheme", "pg:matchedTheme",
            _on(_theme_match, _set(PG.matchedTheme, ELSEWHERE))),
     Defect("theme match without label", "MatchedLabel", "label", "pg:matchedLabel",
@@ -697,12 +731,16 @@ def test_per_chapter_numbering_is_checked_within_chapters(graph: Graph):
 
 
 def test_results_of_nested_shapes_stay_details(graph: Graph):
-    """A theme outside the scheme is one result, at the measure, not one more at the theme."""
+    """A theme outside the scheme is one result, at the measure, not one more at the theme.
+
+    (The policy, which covers that theme too, has a result of its own, for pg:coversTheme.)
+    """
     broken = copy_of(graph)
     focus = _theme_outside_scheme(broken)
     report = validate_graph(broken)
     assert [(r.focus, r.path, r.value) for r in report.results] == [
-        (str(focus), "pg:theme", f"<{ELSEWHERE}>")
+        (str(the_policy(broken)), "pg:coversTheme", f"<{ELSEWHERE}>"),
+        (str(focus), "pg:theme", f"<{ELSEWHERE}>"),
     ]
     assert f"(value: <{ELSEWHERE}>)" in report.text()
 

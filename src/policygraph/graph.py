@@ -350,7 +350,18 @@ class _Mapper:
         for number, note in enumerate(doc.closing, start=1):
             order += 1
             self.closing_note(note, number, order)
+        self.covered_themes()
         return self.graph
+
+    def covered_themes(self) -> None:
+        """The policy's themes as a whole: each theme any of its parts carries, once.
+
+        Derived from the parts' own ``pg:theme`` links (the shapes check that the two
+        agree), so comparing policies by theme reads a few links per policy instead
+        of every measure of the corpus.
+        """
+        for theme in sorted(set(self.graph.objects(None, PG.theme)), key=str):
+            self.add(self.policy, (PG.coversTheme, theme))
 
 
 def document_graph(document: Document, iris: Iris, built_at: dt.datetime) -> Graph:
