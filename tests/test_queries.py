@@ -69,6 +69,23 @@ PARAM_CASES: list[tuple[str, dict[str, str]]] = [
     ("similar-measures", {"policy": POLICY_ID, "item": "4"}),
     ("targets-by-year", {"year": "2025"}),
     ("agency-measures", {"agency": "财政部"}),
+    # Every query about the parts of a policy narrows to one, or to none.
+    *(
+        (name, {"policy": policy})
+        for name in (
+            "chapter-items",
+            "theme-measures",
+            "objectives",
+            "objectives-by-year",
+            "search",
+            "source-span",
+            "measure",
+            "targets-by-year",
+            "agency-measures",
+            "sdg-links",
+        )
+        for policy in (POLICY_ID, "no-such-policy")
+    ),
 ]
 CASES = [(name, {}) for name in sorted(catalogue())] + PARAM_CASES
 
@@ -817,3 +834,32 @@ def test_values_open_the_top_level_where_group():
     assert 'VALUES (?item) { ("13"^^<http://www.w3.org/2001/XMLSchema#integer>) }' in sent
     string_query = "SELECT * { ?s ?p ?o } # WHERE {"
     assert where_group_offset(string_query) == string_query.index("{") + 1
+
+
+POLICY_PARAM_QUERIES = sorted(
+    name for name, query in catalogue().items() if any(p.name == "policy" for p in query.params)
+)
+
+
+@pytest.mark.parametrize("name", POLICY_PARAM_QUERIES)
+def test_the_policy_parameter_splits_the_corpus_answer_by_policy(name, two_documents: Path):
+    """Bound to each policy in turn, a query answers the parts of the unbound answer
+    that concern that policy: together all of it, none of it twice, nothing else."""
+    whole = comparable(run(name, data=[two_documents]))
+    ids = sorted({str(r["policy"].value) for r in run("issuers", data=[two_documents]).records()})
+    assert len(ids) == 2
+    parts = [comparable(run(name, data=[two_documents], params={"policy": i})) for i in ids]
+    nothing = comparable(run(name, data=[two_documents], params={"policy": "no-such-policy"}))
+    if isinstance(whole, Graph):
+        assert len(nothing) == 0
+        together = Graph()
+        for part in parts:
+            together += part
+        assert isomorphic(together, whole)
+        return
+    variables, rows = whole
+    assert nothing == (variables, Counter())
+    column = variables.index("policy")
+    for policy, (_, part_rows) in zip(ids, parts, strict=True):
+        assert {row[column] for row in part_rows} <= {norm(Literal(policy))}
+    assert sum((part for _, part in parts), Counter()) == rows
