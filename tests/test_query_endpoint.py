@@ -172,6 +172,41 @@ SELECT ?text ?policy WHERE { ?doc a pg:Policy ; eli:id_local ?policy }
 """
 
 
+MISLEADING_COMMENTS = {
+    "graph.rq": """# Every policy and its id, as a graph:
+# policies selected by their type.
+PREFIX eli: <http://data.europa.eu/eli/ontology#>
+PREFIX pg:  <https://w3id.org/policygraph/ontology#>
+CONSTRUCT { ?doc eli:id_local ?policy } WHERE { ?doc a pg:Policy ; eli:id_local ?policy }
+""",
+    "table.rq": """# Every policy's id, as a table:
+# no construction, no description.
+PREFIX eli: <http://data.europa.eu/eli/ontology#>
+PREFIX pg:  <https://w3id.org/policygraph/ontology#>
+SELECT ?policy WHERE { ?doc a pg:Policy ; eli:id_local ?policy }
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISLEADING_COMMENTS))
+def test_a_keyword_in_a_comment_does_not_change_the_form(loaded, virtuoso, env, name, tmp_path):  # noqa: F811
+    """The form sent is the one parsed, not a word guessed from the comment above it."""
+    path = tmp_path / name
+    path.write_text(MISLEADING_COMMENTS[name], encoding="utf-8")
+    graphs = [arg for iri in loaded for arg in ("--graph", iri)]
+    fmt = "nt" if name == "graph.rq" else "json"
+    done = policygraph(
+        "query", str(path), "--endpoint", virtuoso.sparql_url, "--format", fmt, *graphs, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    if fmt == "nt":
+        ids = {str(o) for o in Graph().parse(data=done.stdout, format="nt").objects()}
+    else:
+        ids = {row["policy"]["value"] for row in json.loads(done.stdout)["results"]["bindings"]}
+    assert ids == {POLICY_ID}
+
+
 @pytest.mark.parametrize(
     "value",
     [MALICIOUS, 'x" . } ; DROP ALL ; SELECT * { "', "x\\u0022 } ; DROP ALL ; #", "x'\n} DROP ALL"],

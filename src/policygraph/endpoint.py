@@ -152,6 +152,9 @@ def ask_endpoint(
     for graph in graphs:
         client.addDefaultGraph(graph)
     client.setQuery(inline_values(query.text, bindings))
+    # SPARQLWrapper guesses the form with a regex that can take a word in a comment
+    # ("selected", "construction") for the keyword; the catalogue has parsed the query.
+    client.queryType = query.form
     graph = query.form in ("CONSTRUCT", "DESCRIBE")
     client.setReturnFormat(TURTLE if graph else JSON)
     try:
