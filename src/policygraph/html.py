@@ -123,7 +123,9 @@ class QuadIndex:
     @classmethod
     def load(cls, path: Path) -> QuadIndex:
         """An N-Quads file, parsed."""
-        return cls(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+        from policygraph import dumpfile
+
+        return cls(dumpfile.parse(path, ox.RdfFormat.N_QUADS))
 
     def __iter__(self) -> Iterator[ox.Quad]:
         return iter(self._all)

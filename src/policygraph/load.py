@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from policygraph import dumpfile
 from policygraph.credentials import Credentials, credentials_for
 from policygraph.errors import PolicyGraphError
 from policygraph.httpclient import HttpClient, HttpError, Response, check_url, url_origin
@@ -218,9 +219,12 @@ def dump_path(data: Path) -> Path:
     """The build's N-Quads dump, with a clear error when there is no build."""
     if not data.is_dir():
         raise PolicyGraphError("no build folder; run `policygraph build` or pass --data DIR", data)
-    path = data / f"{DUMP_STEM}.nq"
-    if not path.is_file():
-        raise PolicyGraphError("the build has no N-Quads dump; run `policygraph build`", path)
+    path = dumpfile.find(data, f"{DUMP_STEM}.nq")
+    if path is None:
+        raise PolicyGraphError(
+            "the build has no N-Quads dump (plain or .gz); run `policygraph build`",
+            data / f"{DUMP_STEM}.nq",
+        )
     return path
 
 
@@ -271,7 +275,7 @@ class DumpReader:
         buffer: list[pyoxigraph.Quad] = []
         hashes = array("q")
         try:
-            for quad in pyoxigraph.parse(path=str(self.path), format=pyoxigraph.RdfFormat.N_QUADS):
+            for quad in dumpfile.parse(self.path, pyoxigraph.RdfFormat.N_QUADS):
                 graph = quad.graph_name
                 if graph != current:
                     yield from self._end_run(iri, buffer, hashes)
@@ -290,6 +294,8 @@ class DumpReader:
                     self._run_base = 0
         except SyntaxError as exc:
             raise PolicyGraphError(f"not valid N-Quads: {exc.msg}", self.path, exc.lineno) from None
+        except dumpfile.DECOMPRESSION_ERRORS as exc:
+            raise PolicyGraphError(f"cannot be decompressed: {exc}", self.path) from None
         yield from self._end_run(iri, buffer, hashes)
         yield from self._flush_pending()
         yield from self._blank_node_chunks()
@@ -352,7 +358,7 @@ class DumpReader:
         import pyoxigraph
 
         hashes: dict[str, array[int]] = {iri: array("q") for iri in self._recurring}
-        for quad in pyoxigraph.parse(path=str(self.path), format=pyoxigraph.RdfFormat.N_QUADS):
+        for quad in dumpfile.parse(self.path, pyoxigraph.RdfFormat.N_QUADS):
             found = hashes.get(quad.graph_name.value)
             if found is not None:
                 found.append(hash(quad))
@@ -368,11 +374,14 @@ def _scan(path: Path) -> tuple[int, bool]:
     term of every quad for blank nodes; a literal that contains ``_:`` only costs that.
     """
     lines, blank, tail = 0, False, b""
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 24):
-            lines += block.count(b"\n")
-            blank = blank or b"_:" in tail + block[:1] or b"_:" in block
-            tail = block[-1:]
+    try:
+        with dumpfile.open_dump(path) as handle:
+            while block := handle.read(1 << 24):
+                lines += block.count(b"\n")
+                blank = blank or b"_:" in tail + block[:1] or b"_:" in block
+                tail = block[-1:]
+    except dumpfile.DECOMPRESSION_ERRORS as exc:
+        raise PolicyGraphError(f"cannot be decompressed: {exc}", path) from None
     return lines + (1 if tail not in (b"", b"\n") else 0), blank
 
 

@@ -473,14 +473,17 @@ def _near(text: str, line: int, column: int) -> str:
 
 def data_files_for(paths: Sequence[Path]) -> list[Path]:
     """The RDF files to load: files as given, a build folder's main dump."""
+    from policygraph import dumpfile
+
     files: list[Path] = []
     for path in paths or [DEFAULT_DATA]:
         if path.is_dir():
-            dump = next((path / n for n in DUMP_NAMES if (path / n).is_file()), None)
+            found = (dumpfile.find(path, name) for name in DUMP_NAMES)
+            dump = next((d for d in found if d is not None), None)
             if dump is None:
                 raise QueryError(
-                    f"{path}: no {' or '.join(DUMP_NAMES)} here; build first "
-                    "(policygraph build) or name RDF files with --data"
+                    f"{path}: no {' or '.join(DUMP_NAMES)} here (nor gzip-compressed); "
+                    "build first (policygraph build) or name RDF files with --data"
                 )
             files.append(dump)
         elif path.is_file():
@@ -514,20 +517,30 @@ def load_store(paths: Sequence[Path]) -> ox.Store:
 
 
 def _load_in_memory(files: Sequence[Path]) -> ox.Store:
-    """An in-memory store holding the files, each parsed by its extension."""
+    """An in-memory store holding the files, each parsed by its extension (a ``.gz``
+    file by the one before it, decompressed as it is read)."""
     import pyoxigraph as ox
+
+    from policygraph import dumpfile
 
     store = ox.Store()
     for path in files:
-        rdf_format = ox.RdfFormat.from_extension(path.suffix.lstrip(".").lower())
+        rdf_format = ox.RdfFormat.from_extension(dumpfile.rdf_suffix(path).lstrip(".").lower())
         if rdf_format is None:
             raise QueryError(
                 f"{path}: unknown RDF file type; use .nq, .trig, .ttl, .nt, .jsonld or .rdf"
+                " (or one of them .gz)"
             )
         try:
-            store.load(path=str(path), format=rdf_format)
+            if dumpfile.is_compressed(path):
+                with dumpfile.open_dump(path) as handle:
+                    store.load(handle, format=rdf_format)
+            else:
+                store.load(path=str(path), format=rdf_format)
         except SyntaxError as exc:
             raise QueryError(f"{path}: not valid {rdf_format.name}: {exc}") from None
+        except dumpfile.DECOMPRESSION_ERRORS as exc:
+            raise QueryError(f"{path}: cannot be decompressed: {exc}") from None
     return store
 
 

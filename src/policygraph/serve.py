@@ -95,6 +95,26 @@ DUMP_TYPES = {
     ".txt": "text/plain",
 }
 
+
+def _dump_type(path: Path) -> str | None:
+    """A dump file's Content-Type; a ``.gz`` dump is served as the gzip file it is (its
+    contents' type is in the VoID description), not as ``Content-Encoding``, so what a
+    client saves is what the build holds."""
+    from policygraph import dumpfile
+
+    media = DUMP_TYPES.get(dumpfile.rdf_suffix(path))
+    if media is not None and dumpfile.is_compressed(path):
+        return "application/gzip"
+    return media or mimetypes.guess_type(path.name)[0]
+
+
+def _is_dump(path: Path) -> bool:
+    """A file the home page lists: one of the dump types, plain or compressed."""
+    from policygraph import dumpfile
+
+    return dumpfile.rdf_suffix(path) in DUMP_TYPES
+
+
 CORS = (
     ("Access-Control-Allow-Origin", "*"),
     (
@@ -433,7 +453,7 @@ class Server:
         cached = self.cache.get("home")
         if cached is not None:
             return cached
-        dumps = sorted(p.name for p in self.data.iterdir() if p.suffix in DUMP_TYPES)
+        dumps = sorted(p.name for p in self.data.iterdir() if _is_dump(p))
         if self.pages:
             page = self.pages.home_page(self.store, self.base, dumps=dumps)
         else:
@@ -499,7 +519,7 @@ class Server:
         if "/" in name or name.startswith(".") or not name:
             return self.not_found(environ, "/dumps/" + name)
         path = self.data / name
-        media = DUMP_TYPES.get(path.suffix) or mimetypes.guess_type(name)[0]
+        media = _dump_type(path)
         if not path.is_file() or media is None:
             return self.not_found(environ, "/dumps/" + name)
         stat = path.stat()

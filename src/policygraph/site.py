@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-from policygraph import html
+from policygraph import dumpfile, html
 from policygraph.errors import PolicyGraphError
 from policygraph.pipeline import DESCRIPTION_FILE, DUMP_STEM, atomic_output
 
@@ -63,13 +63,15 @@ def build_base(data: Path) -> str:
 
 def load_build(data: Path) -> html.QuadIndex:
     """The build's N-Quads dump, exactly as written (see :class:`html.QuadIndex`)."""
-    quads = data / QUADS_FILE
-    if not quads.is_file():
-        raise PolicyGraphError("no N-Quads dump here; is this a build folder?", quads)
+    quads = dumpfile.find(data, QUADS_FILE)
+    if quads is None:
+        raise PolicyGraphError("no N-Quads dump here; is this a build folder?", data / QUADS_FILE)
     try:
         return html.QuadIndex.load(quads)
     except SyntaxError as exc:
         raise PolicyGraphError(f"not valid N-Quads: {exc}", quads) from None
+    except dumpfile.DECOMPRESSION_ERRORS as exc:
+        raise PolicyGraphError(f"cannot be decompressed: {exc}", quads) from None
 
 
 def subjects(store: html.QuadIndex) -> list[str]:

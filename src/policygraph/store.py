@@ -75,6 +75,10 @@ LAYOUT = 1
 CHUNK_BYTES = 32 * 1024 * 1024
 LOAD_THREADS = max(1, min(4, os.cpu_count() or 1))
 PERSISTENT_SUFFIX = ".nq"  # chunks of whole lines are valid N-Quads; other formats are not
+#: A gzip dump is weighed at this many times its size on disk against IN_MEMORY_BELOW
+#: (the build's N-Quads compress about tenfold), so it is not held in memory when the
+#: plain one would not be.
+GZIP_RATIO = 8
 
 
 class StoreError(PolicyGraphError):
@@ -134,10 +138,12 @@ def locate(data: Path, notice: Callable[[str], None] | None = None) -> Location:
         (default: a logged warning).
     :raises StoreError: when the dump is not valid N-Quads.
     """
+    from policygraph import dumpfile
     from policygraph.query import data_files_for
 
     dump = data_files_for([data])[0]
-    if dump.suffix != PERSISTENT_SUFFIX or dump.stat().st_size < IN_MEMORY_BELOW:
+    size = dump.stat().st_size * (GZIP_RATIO if dumpfile.is_compressed(dump) else 1)
+    if dumpfile.rdf_suffix(dump) != PERSISTENT_SUFFIX or size < IN_MEMORY_BELOW:
         return Location(dump)
     folder = dump.parent / STORE_DIR
     if _usable(folder, dump):
@@ -266,26 +272,30 @@ def _bulk_load(store: Any, dump: Path) -> None:
     ``lenient``: the dump is the build's own output, written by a serialiser from
     validated terms; checking every IRI again only costs time (about a quarter of it).
     """
+    from policygraph import dumpfile
+
     lock = threading.Lock()
     failures: list[BaseException] = []
     lines_read = [0]  # lines before the next chunk, for messages that name a line
 
     def work(handle: Any) -> None:
         while not failures:
-            with lock:
-                chunk = handle.read(CHUNK_BYTES)
-                if chunk and not chunk.endswith(b"\n"):
-                    chunk += handle.readline()
-                first_line = lines_read[0] + 1
-                lines_read[0] += chunk.count(b"\n")
-            if not chunk:
-                return
             try:
+                with lock:
+                    chunk = handle.read(CHUNK_BYTES)
+                    if chunk and not chunk.endswith(b"\n"):
+                        chunk += handle.readline()
+                    first_line = lines_read[0] + 1
+                    lines_read[0] += chunk.count(b"\n")
+                if not chunk:
+                    return
                 _load_chunk(store, chunk, dump, first_line)
+            except dumpfile.DECOMPRESSION_ERRORS as exc:
+                failures.append(StoreError(f"cannot be decompressed: {exc}", dump))
             except (StoreError, OSError) as exc:
                 failures.append(exc)
 
-    with dump.open("rb") as handle:
+    with dumpfile.open_dump(dump) as handle:
         threads = [threading.Thread(target=work, args=(handle,)) for _ in range(LOAD_THREADS)]
         for thread in threads:
             thread.start()
