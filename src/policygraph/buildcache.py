@@ -22,6 +22,7 @@ anywhere the user's own files are.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import os
 import pickle
@@ -137,6 +138,7 @@ class BuildCache:
         except Exception:  # an entry from another version of the classes: rebuild it
             return None
         start = len(_MAGIC) + _LENGTH.size + length
+        _mark_used(path)
         return Entry(path, record, _offsets(start, sizes), cached=True)
 
     def put(self, key: str, record: DocumentRecord, pieces: dict[str, bytes]) -> Entry:
@@ -156,6 +158,13 @@ class BuildCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         return Entry(path, record, _offsets(len(_MAGIC) + _LENGTH.size + len(head), sizes))
+
+
+def _mark_used(path: Path) -> None:
+    """Set the entry's modification time to now: ``policygraph cache prune`` keeps what
+    builds still read (see :mod:`policygraph.cacheprune`)."""
+    with contextlib.suppress(OSError):  # a read-only cache still serves
+        os.utime(path)
 
 
 def _offsets(start: int, sizes: list[int]) -> dict[str, tuple[int, int]]:

@@ -183,6 +183,74 @@ def build(
 #: Up to this many documents, the summary has a line per document.
 _LISTED_DOCUMENTS = 20
 
+_CACHE_DIR_OPTION = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The build cache [default: $XDG_CACHE_HOME/policygraph].",
+)
+
+
+@main.group()
+def cache() -> None:
+    """See how big the build cache is, and prune what no build uses any more."""
+
+
+@cache.command("info")
+@_CACHE_DIR_OPTION
+@_friendly_errors
+def cache_info(cache_dir: Path | None) -> None:
+    """Where the cache is, how many entries it holds and their size."""
+    from policygraph.buildcache import default_cache_dir
+    from policygraph.cacheprune import usage
+
+    found = usage(cache_dir or default_cache_dir())
+    click.echo(f"cache: {found.folder}")
+    click.echo(f"  {found.entries} entries, {found.ledgers} output ledgers, {_size(found.bytes)}")
+    if found.oldest_use is not None and found.newest_use is not None:
+        click.echo(
+            f"  last used: oldest {_when(found.oldest_use)}, newest {_when(found.newest_use)}"
+        )
+
+
+@cache.command("prune")
+@_CACHE_DIR_OPTION
+@click.option(
+    "--unused-for",
+    "days",
+    type=click.FloatRange(min=0),
+    default=30,
+    show_default=True,
+    help="Remove what no build has read or written for this many days.",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every entry.")
+@_friendly_errors
+def cache_prune(cache_dir: Path | None, days: float, everything: bool) -> None:
+    """Remove cache entries no build has used lately (each build marks what it reads).
+
+    Only files the cache wrote are removed. The next build rebuilds what it misses.
+    """
+    from policygraph.buildcache import default_cache_dir
+    from policygraph.cacheprune import prune
+
+    folder = cache_dir or default_cache_dir()
+    done = prune(folder, None if everything else days * 86400)
+    click.echo(
+        f"removed {done.removed} files ({_size(done.freed)}) from {folder}; kept {done.kept}"
+    )
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))

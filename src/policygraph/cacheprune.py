@@ -1,0 +1,123 @@
+"""Keeping the build cache from growing without end: how big it is, and pruning it.
+
+The cache is keyed by content (:mod:`policygraph.buildcache`), so nothing in it ever
+becomes wrong — but every edited document, every new version of the tool and every
+corpus built with the same cache folder leaves entries that no build will read again.
+At corpus scale that is gigabytes (about the size of the dumps per build).
+
+A build refreshes the modification time of each entry it reads, so "unused for N
+days" is the time since any build last needed an entry: pruning by it keeps what
+current builds use, whichever corpus they belong to, and drops the rest. Only files
+the cache itself writes are touched — entries, their temporary files, output
+ledgers — so pointing ``--cache-dir`` at the wrong folder removes nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: An entry: ``ab/ab…(64 hex digits).entry``; a write in progress: ``ab/.tmp-…``.
+_ENTRY = re.compile(r"^[0-9a-f]{64}\.entry$")
+_TEMPORARY = re.compile(r"^\.tmp-")
+_SHARD = re.compile(r"^[0-9a-f]{2}$")
+#: An output ledger (:mod:`policygraph.outputledger`): ``outputs/(hex).json``.
+_LEDGER = re.compile(r"^[0-9a-f]+\.json$")
+#: A temporary file this old belongs to a build that was killed, not one running.
+STALE_TEMPORARY_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CacheFile:
+    path: Path
+    size: int
+    used: float  # modification time: when a build last wrote or read it
+    temporary: bool = False
+
+
+@dataclass
+class Usage:
+    folder: Path
+    entries: int = 0
+    ledgers: int = 0
+    bytes: int = 0
+    oldest_use: float | None = None
+    newest_use: float | None = None
+
+
+@dataclass
+class Pruned:
+    removed: int = 0
+    freed: int = 0
+    kept: int = 0
+
+
+def cache_files(folder: Path) -> Iterator[CacheFile]:
+    """Every file the cache wrote in ``folder``; nothing else found there."""
+    if not folder.is_dir():
+        return
+    for shard in folder.iterdir():
+        if shard.is_dir() and _SHARD.match(shard.name):
+            for path in shard.iterdir():
+                if _TEMPORARY.match(path.name):
+                    yield from _cache_file(path, temporary=True)
+                elif _ENTRY.match(path.name):
+                    yield from _cache_file(path)
+    ledgers = folder / "outputs"
+    if ledgers.is_dir():
+        for path in ledgers.iterdir():
+            if _LEDGER.match(path.name):
+                yield from _cache_file(path)
+
+
+def _cache_file(path: Path, temporary: bool = False) -> Iterator[CacheFile]:
+    try:
+        stat = path.stat()
+    except OSError:  # removed meanwhile by a build or another prune
+        return
+    yield CacheFile(path, stat.st_size, stat.st_mtime, temporary)
+
+
+def usage(folder: Path) -> Usage:
+    """How many entries and ledgers the cache holds, their bytes, and when they were used."""
+    found = Usage(folder)
+    for file in cache_files(folder):
+        if file.path.parent.name == "outputs":
+            found.ledgers += 1
+        elif not file.temporary:
+            found.entries += 1
+        found.bytes += file.size
+        if not file.temporary:
+            found.oldest_use = min(found.oldest_use or file.used, file.used)
+            found.newest_use = max(found.newest_use or file.used, file.used)
+    return found
+
+
+def prune(folder: Path, unused_for: float | None, now: float | None = None) -> Pruned:
+    """Remove what no build used for ``unused_for`` seconds (None: everything).
+
+    Temporary files are removed once older than :data:`STALE_TEMPORARY_SECONDS`, or
+    all of them with ``unused_for=None``, and emptied shard folders go too.
+    """
+    now = time.time() if now is None else now
+    result = Pruned()
+    for file in cache_files(folder):
+        limit = STALE_TEMPORARY_SECONDS if file.temporary else unused_for
+        if unused_for is not None and limit is not None and now - file.used < limit:
+            result.kept += 1
+            continue
+        try:
+            file.path.unlink()
+        except FileNotFoundError:
+            continue
+        result.removed += 1
+        result.freed += file.size
+    for shard in folder.iterdir() if folder.is_dir() else ():
+        if shard.is_dir() and (_SHARD.match(shard.name) or shard.name == "outputs"):
+            with contextlib.suppress(OSError):  # only when empty
+                shard.rmdir()
+    return result
