@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -440,8 +441,18 @@ def test_long_lists_of_links_are_cut_and_say_so(monkeypatch: pytest.MonkeyPatch)
         store.add(ox.Quad(ox.NamedNode(f"{base}m{n}"), ox.NamedNode(str(PG.theme)), theme))
     monkeypatch.setattr(html, "MAX_INCOMING", 2)
     page = parse_page(html.resource_page(store, theme.value, base))
-    assert len(page.hrefs("incoming")) == 2
+    listed = [h for h in page.hrefs("incoming") if not h.startswith(html.SPARQL_PATH)]
+    assert listed == ["/id/m0", "/id/m1"]  # the first by IRI
     assert "The first 2 of 3" in page.text
+    # ... and links the query that lists them all, which does
+    (everything,) = [h for h in page.hrefs() if h.startswith(html.SPARQL_PATH + "?")]
+    fields = urllib.parse.parse_qs(urllib.parse.urlsplit(everything).query)
+    assert fields["format"] == ["csv"]
+    answer = [row["resource"].value for row in store.query(fields["query"][0])]
+    assert answer == [f"{base}m{n}" for n in range(3)]
+    static = parse_page(html.resource_page(store, theme.value, base, static=True))
+    assert not [h for h in static.hrefs() if h.startswith(html.SPARQL_PATH + "?")]
+    assert htmllib.escape(fields["query"][0], quote=False) in static.text
 
 
 def test_server_store_and_site_index_render_the_same_page(
