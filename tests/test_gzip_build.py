@@ -141,3 +141,22 @@ def test_site_is_written_from_the_compressed_build(
         if name.endswith(".gz"):
             body = gzip.decompress((tmp_path / "packed" / "dumps" / name).read_bytes())
             assert body == (build_dir / name.removesuffix(".gz")).read_bytes()
+
+
+def test_a_rebuild_that_keeps_the_compressed_dump_keeps_its_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policygraph.pipeline import build
+
+    monkeypatch.setattr(stores, "IN_MEMORY_BELOW", 0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", PINNED_EPOCH)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build([BUNDLED], out=out, cache_dir=cache, compress=True)
+    made: list[str] = []
+    stores.locate(out, notice=made.append)
+    assert made  # made once, from policygraph.nq.gz
+    again = build([BUNDLED], out=out, cache_dir=cache, compress=True)
+    assert again.dumps_written[0] == 0
+    remade: list[str] = []
+    assert stores.locate(out, notice=remade.append).persistent
+    assert remade == []  # the store came along with the kept dump
