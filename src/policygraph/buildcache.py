@@ -38,6 +38,9 @@ from policygraph.resources import data_dir
 _MAGIC = b"policygraph-cache 1\n"
 _LENGTH = struct.Struct(">Q")
 _DATA_FOLDERS = ("ontology", "shapes", "vocab")
+#: An entry is ``KEY[:2]/KEY.entry``; one being written is ``KEY[:2]/.tmp-…`` until renamed.
+ENTRY_SUFFIX = ".entry"
+TEMPORARY_PREFIX = ".tmp-"
 
 
 def default_cache_dir() -> Path:
@@ -122,7 +125,7 @@ class BuildCache:
         self.folder = folder
 
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.entry"
+        return self.folder / key[:2] / f"{key}{ENTRY_SUFFIX}"
 
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None when there is none (or it cannot be read)."""
@@ -147,7 +150,7 @@ class BuildCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         sizes = [len(pieces[name]) for name in PIECES]
         head = pickle.dumps((record, sizes), protocol=pickle.HIGHEST_PROTOCOL)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(_MAGIC + _LENGTH.pack(len(head)) + head)

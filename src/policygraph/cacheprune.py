@@ -20,23 +20,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-#: An entry: ``ab/ab…(64 hex digits).entry``; a write in progress: ``ab/.tmp-…``.
-_ENTRY = re.compile(r"^[0-9a-f]{64}\.entry$")
-_TEMPORARY = re.compile(r"^\.tmp-")
+from policygraph.buildcache import ENTRY_SUFFIX, TEMPORARY_PREFIX
+from policygraph.outputledger import LEDGER_FOLDER
+
+_ENTRY = re.compile(rf"^[0-9a-f]{{64}}{re.escape(ENTRY_SUFFIX)}$")
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
-#: An output ledger (:mod:`policygraph.outputledger`): ``outputs/(hex).json``.
 _LEDGER = re.compile(r"^[0-9a-f]+\.json$")
 #: A temporary file this old belongs to a build that was killed, not one running.
 STALE_TEMPORARY_SECONDS = 24 * 3600
+
+Kind = Literal["entry", "temporary", "ledger"]
 
 
 @dataclass(frozen=True)
 class CacheFile:
     path: Path
+    kind: Kind
     size: int
     used: float  # modification time: when a build last wrote or read it
-    temporary: bool = False
 
 
 @dataclass
@@ -63,37 +66,38 @@ def cache_files(folder: Path) -> Iterator[CacheFile]:
     for shard in folder.iterdir():
         if shard.is_dir() and _SHARD.match(shard.name):
             for path in shard.iterdir():
-                if _TEMPORARY.match(path.name):
-                    yield from _cache_file(path, temporary=True)
+                if path.name.startswith(TEMPORARY_PREFIX):
+                    yield from _cache_file(path, "temporary")
                 elif _ENTRY.match(path.name):
-                    yield from _cache_file(path)
-    ledgers = folder / "outputs"
+                    yield from _cache_file(path, "entry")
+    ledgers = folder / LEDGER_FOLDER
     if ledgers.is_dir():
         for path in ledgers.iterdir():
             if _LEDGER.match(path.name):
-                yield from _cache_file(path)
+                yield from _cache_file(path, "ledger")
 
 
-def _cache_file(path: Path, temporary: bool = False) -> Iterator[CacheFile]:
+def _cache_file(path: Path, kind: Kind) -> Iterator[CacheFile]:
     try:
         stat = path.stat()
     except OSError:  # removed meanwhile by a build or another prune
         return
-    yield CacheFile(path, stat.st_size, stat.st_mtime, temporary)
+    yield CacheFile(path, kind, stat.st_size, stat.st_mtime)
 
 
 def usage(folder: Path) -> Usage:
     """How many entries and ledgers the cache holds, their bytes, and when they were used."""
     found = Usage(folder)
     for file in cache_files(folder):
-        if file.path.parent.name == "outputs":
-            found.ledgers += 1
-        elif not file.temporary:
-            found.entries += 1
         found.bytes += file.size
-        if not file.temporary:
-            found.oldest_use = min(found.oldest_use or file.used, file.used)
-            found.newest_use = max(found.newest_use or file.used, file.used)
+        if file.kind == "temporary":
+            continue
+        if file.kind == "ledger":
+            found.ledgers += 1
+        else:
+            found.entries += 1
+        found.oldest_use = min(found.oldest_use or file.used, file.used)
+        found.newest_use = max(found.newest_use or file.used, file.used)
     return found
 
 
@@ -106,10 +110,11 @@ def prune(folder: Path, unused_for: float | None, now: float | None = None) -> P
     now = time.time() if now is None else now
     result = Pruned()
     for file in cache_files(folder):
-        limit = STALE_TEMPORARY_SECONDS if file.temporary else unused_for
-        if unused_for is not None and limit is not None and now - file.used < limit:
-            result.kept += 1
-            continue
+        if unused_for is not None:
+            limit = STALE_TEMPORARY_SECONDS if file.kind == "temporary" else unused_for
+            if now - file.used < limit:
+                result.kept += 1
+                continue
         try:
             file.path.unlink()
         except FileNotFoundError:
@@ -117,7 +122,7 @@ def prune(folder: Path, unused_for: float | None, now: float | None = None) -> P
         result.removed += 1
         result.freed += file.size
     for shard in folder.iterdir() if folder.is_dir() else ():
-        if shard.is_dir() and (_SHARD.match(shard.name) or shard.name == "outputs"):
+        if shard.is_dir() and (_SHARD.match(shard.name) or shard.name == LEDGER_FOLDER):
             with contextlib.suppress(OSError):  # only when empty
                 shard.rmdir()
     return result

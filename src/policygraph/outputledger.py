@@ -25,6 +25,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+#: The ledgers' folder inside the build cache: one ``(hash of the output path).json`` each.
+LEDGER_FOLDER = "outputs"
+
 _VERSION = 1
 
 
@@ -57,7 +60,7 @@ class OutputLedger:
     def __init__(self, cache_folder: Path, out: Path):
         self.out = out.resolve()
         key = hashlib.sha256(str(self.out).encode("utf-8")).hexdigest()[:32]
-        self.path = cache_folder / "outputs" / f"{key}.json"
+        self.path = cache_folder / LEDGER_FOLDER / f"{key}.json"
 
     def _read(self) -> dict[str, dict[str, object]]:
         try:
