@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from policygraph.outputledger import LEDGER_FOLDER, temporary_name
 from policygraph.pipeline import build
 from tests.conftest import BUNDLED
 from tests.test_queries import policygraph
@@ -58,6 +59,10 @@ def test_prune_removes_only_what_no_build_used(cache: Path, tmp_path: Path) -> N
     killed.write_bytes(b"half")
     age(killed, 2)
     writing.write_bytes(b"half")
+    ledger = next((cache / LEDGER_FOLDER).glob("*.json"))
+    killed_ledger = ledger.with_name(temporary_name(ledger.name, 4242))
+    killed_ledger.write_text("{")
+    age(killed_ledger, 2)
     strangers = [cache / "notes.txt", shard / "notes.txt", cache / "zz" / "keep.entry"]
     for path in strangers:
         path.parent.mkdir(exist_ok=True)
@@ -66,8 +71,9 @@ def test_prune_removes_only_what_no_build_used(cache: Path, tmp_path: Path) -> N
 
     done = policygraph("cache", "prune", "--cache-dir", str(cache), "--unused-for", "30")
     assert done.returncode == 0, done.stderr
-    assert "removed 2 files" in done.stdout
-    assert not stale.exists() and not killed.exists()
+    assert "removed 3 files" in done.stdout
+    assert not stale.exists() and not killed.exists() and not killed_ledger.exists()
+    assert ledger.exists()
     assert writing.exists() and all(path.exists() for path in strangers)
     assert set(entries(cache)) - set(strangers) == set(current)
     again = build([BUNDLED], out=tmp_path / "out", cache_dir=cache)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from policygraph.buildcache import ENTRY_SUFFIX, TEMPORARY_PREFIX
-from policygraph.outputledger import LEDGER_FOLDER
+from policygraph.outputledger import LEDGER_FOLDER, is_temporary
 
 _ENTRY = re.compile(rf"^[0-9a-f]{{64}}{re.escape(ENTRY_SUFFIX)}$")
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
@@ -75,6 +75,8 @@ def cache_files(folder: Path) -> Iterator[CacheFile]:
         for path in ledgers.iterdir():
             if _LEDGER.match(path.name):
                 yield from _cache_file(path, "ledger")
+            elif is_temporary(path.name):
+                yield from _cache_file(path, "temporary")
 
 
 def _cache_file(path: Path, kind: Kind) -> Iterator[CacheFile]:

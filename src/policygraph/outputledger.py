@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,6 +30,17 @@ from pathlib import Path
 LEDGER_FOLDER = "outputs"
 
 _VERSION = 1
+_TEMPORARY = re.compile(r"^\.[0-9a-f]+\.json\.[0-9]+\.tmp$")
+
+
+def temporary_name(ledger_name: str, pid: int) -> str:
+    """The name a ledger is written under before it is renamed into place."""
+    return f".{ledger_name}.{pid}.tmp"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is a ledger being written, or one a killed build left behind."""
+    return _TEMPORARY.match(name) is not None
 
 
 def piece_source(path: Path) -> str:
@@ -102,7 +114,7 @@ class OutputLedger:
                 "recipe": made_of,
                 "stat": [found.st_size, found.st_mtime_ns, found.st_ino],
             }
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary = self.path.with_name(temporary_name(self.path.name, os.getpid()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary.write_text(json.dumps({"out": str(self.out), "files": files}), "utf-8")
