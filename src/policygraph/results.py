@@ -78,7 +78,9 @@ def from_oxigraph(answer: Any) -> Result:
     if isinstance(answer, ox.QueryTriples):
         return Triples(list(answer))
     variables = [v.value for v in answer.variables]
-    return Solutions(variables, [[solution[v] for v in variables] for solution in answer])
+    # a solution iterates over its values in the order of the variables (None where
+    # unbound): two to three times cheaper than looking each value up by name
+    return Solutions(variables, [list(solution) for solution in answer])
 
 
 def from_sparql_json(document: Mapping[str, Any]) -> Solutions | Boolean:
