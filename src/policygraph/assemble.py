@@ -30,7 +30,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from policygraph import export
+from policygraph import dumpfile, export
 from policygraph.buildcache import Entry
 from policygraph.describe import DatasetStats, namespace_of
 from policygraph.docbuild import DocumentStats, term_hash
@@ -135,7 +135,7 @@ class DumpWriter:
 
 def dump_paths(folder: Path, compress: bool) -> dict[str, Path]:
     """Each dump's file in ``folder``, by piece name."""
-    suffix = ".gz" if compress else ""
+    suffix = dumpfile.COMPRESSED_SUFFIX if compress else ""
     return {name: folder / f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
 
 

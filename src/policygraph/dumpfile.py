@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,12 +47,21 @@ def open_dump(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+@contextmanager
+def source(path: Path) -> Iterator[dict[str, Any]]:
+    """How to hand the file to pyoxigraph's ``parse`` or ``Store.load``: by its path when
+    it is plain (pyoxigraph reads it itself, faster), else as a decompressing stream,
+    closed when the block ends."""
+    if not is_compressed(path):
+        yield {"path": str(path)}
+        return
+    with open_dump(path) as handle:
+        yield {"input": handle}
+
+
 def parse(path: Path, rdf_format: Any) -> Iterator[Any]:
     """The dump's quads (or triples) as pyoxigraph parses them, the file closed after."""
     import pyoxigraph as ox
 
-    if not is_compressed(path):  # pyoxigraph reads a plain file itself, faster
-        yield from ox.parse(path=str(path), format=rdf_format)
-        return
-    with open_dump(path) as handle:
-        yield from ox.parse(handle, format=rdf_format)
+    with source(path) as given:
+        yield from ox.parse(**given, format=rdf_format)

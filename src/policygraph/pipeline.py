@@ -413,7 +413,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         )
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        quads = f"{DUMP_STEM}.nq" + (".gz" if settings.compress else "")
+        quads = assemble.dump_paths(staging, settings.compress)["nq"].name
         if quads in dumps.kept:  # the query store made from it stays valid
             carry_over(out, staging)
         names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))

@@ -532,11 +532,8 @@ def _load_in_memory(files: Sequence[Path]) -> ox.Store:
                 " (or one of them .gz)"
             )
         try:
-            if dumpfile.is_compressed(path):
-                with dumpfile.open_dump(path) as handle:
-                    store.load(handle, format=rdf_format)
-            else:
-                store.load(path=str(path), format=rdf_format)
+            with dumpfile.source(path) as given:
+                store.load(**given, format=rdf_format)
         except SyntaxError as exc:
             raise QueryError(f"{path}: not valid {rdf_format.name}: {exc}") from None
         except dumpfile.DECOMPRESSION_ERRORS as exc:

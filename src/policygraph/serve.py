@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from policygraph import dumpfile
 from policygraph.conneg import negotiate
 from policygraph.errors import PolicyGraphError
 from policygraph.httpkit import LRUCache, Response, query_fields, text_response
@@ -100,8 +101,6 @@ def _dump_type(path: Path) -> str | None:
     """A dump file's Content-Type; a ``.gz`` dump is served as the gzip file it is (its
     contents' type is in the VoID description), not as ``Content-Encoding``, so what a
     client saves is what the build holds."""
-    from policygraph import dumpfile
-
     media = DUMP_TYPES.get(dumpfile.rdf_suffix(path))
     if media is not None and dumpfile.is_compressed(path):
         return "application/gzip"
@@ -110,8 +109,6 @@ def _dump_type(path: Path) -> str | None:
 
 def _is_dump(path: Path) -> bool:
     """A file the home page lists: one of the dump types, plain or compressed."""
-    from policygraph import dumpfile
-
     return dumpfile.rdf_suffix(path) in DUMP_TYPES
 
 
