@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -99,44 +100,55 @@ def _add_statistics(g: Graph, dataset: URIRef, stats: DatasetStats, iris: Iris) 
         g.add((partition, VOID.entities, Literal(count)))
 
 
-def _add_distribution(g: Graph, dataset: URIRef, iris: Iris, path: Path) -> None:
-    """One dump as a dcat:Distribution and a void:dataDump, with its real size.
+def _add_distribution(
+    g: Graph, dataset: URIRef, iris: Iris, name: str, files: Sequence[Path]
+) -> None:
+    """One dump as a dcat:Distribution, each of its files a void:dataDump, with real sizes.
 
-    A gzip dump (``policygraph.nt.gz``) has the media type of what it holds and
-    ``dcat:compressFormat`` gzip, as DCAT 2 describes compressed distributions.
+    ``name`` is what the dump is called as one file (``policygraph.nt``); ``files`` are
+    that one file, or the parts a large build splits it into, in order. VoID lists every
+    part as a ``void:dataDump`` of the dataset; DCAT gives the distribution a
+    ``dcat:downloadURL`` per part and their total ``dcat:byteSize``. A gzip dump
+    (``policygraph.nt.gz``) has the media type of what it holds and ``dcat:compressFormat``
+    gzip, as DCAT 2 describes compressed distributions.
     """
-    compressed = path.suffix == ".gz"
-    inner = Path(path.stem) if compressed else path
+    whole = Path(name)
+    compressed = whole.suffix == ".gz"
+    inner = Path(whole.stem) if compressed else whole
     fmt = DUMP_FORMATS[inner.suffix]
-    url = URIRef(iris.dump(path.name))
     key = inner.suffix.lstrip(".")
     if "-" in inner.stem:  # a dump beside the data, such as policygraph-entailed.nt
         key = f"{inner.stem.split('-', 1)[1]}-{key}"
     if compressed:
         key += "-gz"
-        g.add((URIRef(f"{iris.dataset()}/distribution/{key}"), DCAT.compressFormat, GZIP))
     distribution = URIRef(f"{iris.dataset()}/distribution/{key}")
-    g.add((dataset, VOID.dataDump, url))
+    if compressed:
+        g.add((distribution, DCAT.compressFormat, GZIP))
     g.add((dataset, VOID.feature, FORMATS[fmt.w3c_format]))
     g.add((dataset, DCAT.distribution, distribution))
     g.add((distribution, RDF.type, DCAT.Distribution))
-    g.add((distribution, DCTERMS.title, Literal(f"{path.name} ({fmt.label})", lang="en")))
-    g.add((distribution, DCAT.downloadURL, url))
+    title = name if len(files) == 1 else f"{name} in {len(files)} parts"
+    g.add((distribution, DCTERMS.title, Literal(f"{title} ({fmt.label})", lang="en")))
+    for path in files:
+        url = URIRef(iris.dump(path.name))
+        g.add((dataset, VOID.dataDump, url))
+        g.add((distribution, DCAT.downloadURL, url))
     g.add((distribution, DCAT.mediaType, IANA[fmt.media_type]))
-    size = Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger)
-    g.add((distribution, DCAT.byteSize, size))
+    size = sum(path.stat().st_size for path in files)
+    g.add((distribution, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
     g.add((distribution, DCTERMS.license, LICENSE))
 
 
 def describe(
     stats: DatasetStats,
     iris: Iris,
-    dumps: list[Path],
+    dumps: Mapping[str, Sequence[Path]],
     issued: dt.datetime,
     examples: list[str],
     documents: int,
 ) -> Graph:
-    """A DCAT/VoID description of the dataset counted in ``stats``, published as ``dumps``.
+    """A DCAT/VoID description of the dataset counted in ``stats``, published as ``dumps``
+    (each dump's name as one file, and the files that hold it).
 
     ``issued`` is the build time (pinned by SOURCE_DATE_EPOCH for reproducible
     builds); ``examples`` are IRIs of typical resources (the policies).
@@ -168,6 +180,6 @@ def describe(
     for vocabulary in sorted(stats.vocabularies):
         g.add((dataset, VOID.vocabulary, URIRef(vocabulary)))
     _add_statistics(g, dataset, stats, iris)
-    for path in sorted(dumps):
-        _add_distribution(g, dataset, iris, path)
+    for name in sorted(dumps):
+        _add_distribution(g, dataset, iris, name, dumps[name])
     return g

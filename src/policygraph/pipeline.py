@@ -408,9 +408,8 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         result.quads = stats.own_triples + sum(map(len, dumps.named_tail))
         result.dumps_written = (dumps.written, len(dumps.files))
         examples = [d.iri for d in result.documents[:3]]
-        description = describe(
-            dataset, iris, dumps.files, settings.built_at, examples, len(entries)
-        )
+        files = {path.name: [path] for path in dumps.files}
+        description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
         quads = assemble.dump_paths(staging, settings.compress)["nq"].name
