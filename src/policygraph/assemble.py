@@ -6,6 +6,11 @@ tail holding what no single document owns: the triples about shared resources (e
 once), the links between documents, and the vocabularies. So memory stays flat however
 many documents there are, and the cost of the dumps is the cost of copying bytes.
 
+A large build writes each dump as numbered parts (:mod:`policygraph.dumpparts` says
+where they are cut). Each part is a whole file of its syntax: its own header with the
+prefixes its pieces use, and a JSON-LD part closes its ``@graph`` after its last node.
+The tail is the last part. Cut or not, the dumps hold the same statements.
+
 Every dump holds each triple once: a document's pieces hold only the triples about
 resources minted for it, and the tail the rest, de-duplicated. The dataset dumps
 (N-Quads, TriG) keep every document in its own named graph, and what documents say of
@@ -20,6 +25,7 @@ it back.
 
 from __future__ import annotations
 
+import gzip
 import os
 from array import array
 from collections import Counter
@@ -30,10 +36,11 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from policygraph import dumpfile, export
+from policygraph import dumpfile, dumpparts, export
 from policygraph.buildcache import Entry
 from policygraph.describe import DatasetStats, namespace_of
 from policygraph.docbuild import DocumentStats, term_hash
+from policygraph.dumpparts import Part, Piece
 from policygraph.entailment import ENTAILED_FILE
 from policygraph.iris import Iris
 
@@ -101,14 +108,13 @@ def _distinct(hashes: array, more: object) -> int:
     return int(np.unique(np.concatenate([values, extra])).size)
 
 
-class DumpWriter:
-    """The dump files of one build, open in the staging folder (all but those ``kept``)."""
+class _PartWriter:
+    """The files of one part of every dump, open in the staging folder (all but ``kept``)."""
 
-    def __init__(self, staging: Path, compress: bool, kept: Collection[str] = ()):
+    def __init__(self, paths: dict[str, Path], compress: bool, kept: Collection[str]):
         self.compress = compress
-        self.paths = dump_paths(staging, compress)
         self.handles = {
-            name: path.open("wb") for name, path in self.paths.items() if path.name not in kept
+            name: path.open("wb") for name, path in paths.items() if path.name not in kept
         }
 
     def write(self, name: str, text: str) -> None:
@@ -117,26 +123,52 @@ class DumpWriter:
             data = text.encode("utf-8")
             self.handles[name].write(export.gzip_bytes(data) if self.compress else data)
 
-    def copy_pieces(self, entry: Entry) -> None:
-        """Append a document's pieces, copied from its cache entry."""
+    def copy_pieces(self, entry: Entry, trimmed: Collection[str] = ()) -> None:
+        """Append an entry's pieces, copied from the cache; those ``trimmed`` lose their
+        final separator (see :data:`_SEPARATOR`)."""
         if not self.handles:
             return
         with entry.path.open("rb") as source:
             for name, target in self.handles.items():
                 offset, length = entry.offsets[name]
                 target.flush()
-                _copy_range(source.fileno(), target.fileno(), offset, length)
+                if name in trimmed:
+                    target.write(self._trimmed(source.fileno(), offset, length))
+                else:
+                    _copy_range(source.fileno(), target.fileno(), offset, length)
 
-    def close(self) -> list[Path]:
+    def _trimmed(self, source: int, offset: int, length: int) -> bytes:
+        data = os.pread(source, length, offset)
+        if self.compress:
+            data = gzip.decompress(data)
+        if not data.endswith(_SEPARATOR):
+            raise OSError("a JSON-LD piece in the cache does not end as pieces do")
+        data = data[: -len(_SEPARATOR)]
+        return export.gzip_bytes(data) if self.compress else data
+
+    def close(self) -> None:
         for handle in self.handles.values():
             handle.close()
-        return sorted(self.paths.values())
 
 
-def dump_paths(folder: Path, compress: bool) -> dict[str, Path]:
-    """Each dump's file in ``folder``, by piece name."""
+#: What ends every JSON-LD piece but the tail's: the comma before the next node.
+_SEPARATOR = b",\n"
+#: What ends a JSON-LD part that has no tail: its last node's separator is cut off first.
+_JSONLD_CLOSE = "\n" + export.JSONLD_TAIL
+
+
+def dump_paths(folder: Path, compress: bool, part: int | None = None) -> dict[str, Path]:
+    """Each dump's file in ``folder`` (``part``: that part's file), by piece name."""
+    names = whole_names(compress)
+    if part is not None:
+        names = {name: dumpfile.part_name(file, part) for name, file in names.items()}
+    return {name: folder / file for name, file in names.items()}
+
+
+def whole_names(compress: bool) -> dict[str, str]:
+    """What each dump is called as one file, by piece name."""
     suffix = dumpfile.COMPRESSED_SUFFIX if compress else ""
-    return {name: folder / f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
+    return {name: f"{file}{suffix}" for name, file in _FILE_NAMES.items()}
 
 
 def _copy_range(source: int, target: int, offset: int, length: int) -> None:
@@ -157,36 +189,22 @@ def _used(triples: Sequence[ox.Triple], graph_iri: str | None = None) -> dict[st
     return export.used_prefixes(export.corpus_prefixes(), found)
 
 
-def write_dumps(
-    staging: Path,
-    entries: Sequence[Entry],
-    shared: set[str],
-    links: tuple[Graph, Sequence[Entry]],
-    prefixes: tuple[set[str], set[str]],
-    iris: Iris,
-    compress: bool,
-    progress: Callable[[int], None],
-    keep: Callable[[dict[str, str]], set[str]] = lambda recipes: set(),
-) -> Dumps:
-    """Write every dump into ``staging``: headers, the documents' pieces, the tail.
+@dataclass(frozen=True)
+class _Tail:
+    """What no document owns, ready to end the dumps: texts by piece name, prefixes used."""
 
-    ``shared`` holds the N-Triples lines about shared resources that the documents
-    reported, ``links`` the citations graph and the similarity links' chunks (see
-    ``linkdump``), ``prefixes`` the names of the prefixes the documents' and chunks'
-    Turtle and TriG use. ``keep`` is given each dump file's recipe (see
-    ``outputledger``) before anything is written, and returns the names of the files it
-    has put into ``staging`` itself (unchanged since the last build); those are not
-    written.
+    texts: dict[str, str]
+    ttl_prefixes: set[str]
+    trig_prefixes: set[str]
+    triples: list[ox.Triple]  # the tail's triples (shared, citations, vocabularies)
+    named: list[list[ox.Triple]]  # the triples of each of its named graphs
 
-    Order in every dump: header, documents, similarity chunks, tail; in the dataset
-    dumps the chunks and the citations make one run of the links graph.
-    """
+
+def _tail(shared: set[str], citations: Graph, iris: Iris) -> _Tail:
     from policygraph.entailment import entailed_from
-    from policygraph.outputledger import piece_source, recipe
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
-    citations, chunks = links
     link_triples = export.sorted_triples(citations)
     tail_lines = sorted(
         shared.union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
@@ -201,15 +219,8 @@ def write_dumps(
     named = [(name, triples) for name, triples in named if triples]
     tail_prefixes = _used(tail)
     named_prefixes = [_used(triples, name) for name, triples in named]
-    ttl_names = prefixes[0] | set(tail_prefixes)
-    trig_names = prefixes[1].union(*named_prefixes)
-    heads = {
-        "ttl": export._header(export.header_prefixes(ttl_names)),
-        "trig": export._header(export.header_prefixes(trig_names)),
-        "jsonld": export.jsonld_head(),
-    }
     blocks = list(zip(named, named_prefixes, strict=True))
-    tails = {
+    texts = {
         "nt": "".join(tail_lines),
         "nq": "".join(export.as_quads(export.ntriples_lines(t), n) for (n, t), _ in blocks),
         "ttl": export.turtle_body(tail, tail_prefixes),
@@ -217,33 +228,108 @@ def write_dumps(
         "jsonld": export.jsonld_nodes_text(tail, last=True) + export.JSONLD_TAIL,
         "entailed": "".join(export.ntriples_lines(entailed_from(tail))),
     }
-    parts = [(piece_source(entry.path), entry) for entry in [*entries, *chunks]]
-    recipes = {
-        path.name: recipe(
-            path.name,
-            heads.get(name, ""),
-            ((source, *entry.offsets[name]) for source, entry in parts),
-            tails[name],
-        )
-        for name, path in dump_paths(staging, compress).items()
-    }
+    trig_prefixes = set().union(*named_prefixes)
+    return _Tail(texts, set(tail_prefixes), trig_prefixes, tail, [t for _, t in named])
+
+
+def _head(name: str, part: Part, tail: _Tail) -> str:
+    """The header of dump ``name`` in ``part``: the prefixes its pieces (and tail) use."""
+    if name == "jsonld":
+        return export.jsonld_head()
+    if name not in ("ttl", "trig"):
+        return ""
+    used: set[str] = set()
+    for piece in part.pieces:
+        used |= piece.ttl_prefixes if name == "ttl" else piece.trig_prefixes
+    if part.tail:
+        used |= tail.ttl_prefixes if name == "ttl" else tail.trig_prefixes
+    return export._header(export.header_prefixes(used))
+
+
+def _ending(name: str, part: Part, tail: _Tail) -> str:
+    if part.tail:
+        return tail.texts[name]
+    if name == "jsonld":
+        return _JSONLD_CLOSE if _last_jsonld(part) is not None else export.JSONLD_TAIL
+    return ""
+
+
+def _last_jsonld(part: Part) -> Piece | None:
+    """The part's last piece with JSON-LD nodes: its separator is cut off (no tail)."""
+    if part.tail:
+        return None
+    for piece in reversed(part.pieces):
+        if piece.entry.offsets["jsonld"][1]:
+            return piece
+    return None
+
+
+def write_dumps(
+    staging: Path,
+    documents: Sequence[Piece],
+    shared: set[str],
+    links: tuple[Graph, Sequence[Piece]],
+    iris: Iris,
+    compress: bool,
+    part_triples: int,
+    progress: Callable[[int], None],
+    keep: Callable[[dict[str, str]], set[str]] = lambda recipes: set(),
+) -> Dumps:
+    """Write every dump into ``staging``: headers, the documents' pieces, the tail.
+
+    ``shared`` holds the N-Triples lines about shared resources that the documents
+    reported, ``links`` the citations graph and the similarity links' chunks (see
+    ``linkdump``). Each dump is one file, or parts of about ``part_triples`` triples
+    (see :mod:`policygraph.dumpparts`), each part a complete file of its syntax with
+    the prefixes its pieces use. ``keep`` is given each file's recipe (see
+    ``outputledger``) before anything is written, and returns the names of the files it
+    has put into ``staging`` itself (unchanged since the last build); those are not
+    written.
+
+    Order in every dump: header, documents, similarity chunks, tail; in the dataset
+    dumps the chunks and the citations make one run of the links graph.
+    """
+    from policygraph.outputledger import piece_source, recipe
+
+    citations, chunks = links
+    tail = _tail(shared, citations, iris)
+    planned = dumpparts.plan(documents, chunks, len(tail.triples), part_triples)
+    parts = planned or [Part([*documents, *chunks], tail=True)]
+    numbers: list[int | None] = [None] if planned is None else list(range(1, len(parts) + 1))
+    kinds = whole_names(compress)
+    sources = {id(p): piece_source(p.entry.path) for part in parts for p in part.pieces}
+    files: dict[str, list[Path]] = {kinds[name]: [] for name in kinds}
+    recipes: dict[str, str] = {}
+    for part, number in zip(parts, numbers, strict=True):
+        last = _last_jsonld(part)
+        for name, path in dump_paths(staging, compress, number).items():
+            files[kinds[name]].append(path)
+            recipes[path.name] = recipe(
+                kinds[name],
+                _head(name, part, tail),
+                ((sources[id(p)], *p.entry.offsets[name]) for p in part.pieces),
+                _ending(name, part, tail),
+                trimmed=name == "jsonld" and last is not None,
+            )
     kept = keep(recipes)
-    dumps = DumpWriter(staging, compress, kept)
-    try:
-        for name, text in heads.items():
-            dumps.write(name, text)
-        for number, entry in enumerate(entries, start=1):
-            dumps.copy_pieces(entry)
-            if number % 1000 == 0:
-                progress(number)
-        for entry in chunks:
-            dumps.copy_pieces(entry)
-        for name, text in tails.items():
-            dumps.write(name, text)
-    finally:
-        files = dumps.close()
-    progress(len(entries))
-    return Dumps(tail, [triples for _, triples in named], files, recipes, kept)
+    done = 0
+    for part, number in zip(parts, numbers, strict=True):
+        last = _last_jsonld(part)
+        writer = _PartWriter(dump_paths(staging, compress, number), compress, kept)
+        try:
+            for name in writer.handles:
+                writer.write(name, _head(name, part, tail))
+            for piece in part.pieces:
+                writer.copy_pieces(piece.entry, ("jsonld",) if piece is last else ())
+                done += 1
+                if done % 1000 == 0:
+                    progress(min(done, len(documents)))
+            for name in list(writer.handles):
+                writer.write(name, _ending(name, part, tail))
+        finally:
+            writer.close()
+    progress(len(documents))
+    return Dumps(tail.triples, tail.named, files, recipes, kept)
 
 
 @dataclass(frozen=True)
@@ -254,13 +340,21 @@ class Dumps:
     # the triples of the named graphs written after the documents' other than the chunks'
     # (citations, shared resources, vocabularies)
     named_tail: list[list[ox.Triple]]
-    files: list[Path]
+    dumps: dict[str, list[Path]]  # each dump's name as one file -> the files holding it
     recipes: dict[str, str]  # file name -> recipe
     kept: set[str]  # names of the files kept from the last build, not written
 
     @property
+    def files(self) -> list[Path]:
+        return sorted(path for paths in self.dumps.values() for path in paths)
+
+    @property
     def written(self) -> int:
-        return len(self.files) - len(self.kept)
+        return len(self.recipes) - len(self.kept)
+
+    def all_kept(self, name: str) -> bool:
+        """Whether every file of dump ``name`` (its name as one file) was kept."""
+        return all(path.name in self.kept for path in self.dumps[name])
 
 
 def parse_lines(lines: Sequence[str]) -> list[ox.Triple]:

@@ -95,6 +95,15 @@ def main() -> None:
 )
 @click.option("--no-cache", is_flag=True, help="Rebuild every document; keep nothing.")
 @click.option("--gzip", "compress", is_flag=True, help="Write the dumps gzip-compressed (.gz).")
+@click.option(
+    "--part-triples",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Split each dump into numbered parts of about N triples when it holds more "
+    "(policygraph.0001.nt …), so a rebuild rewrites only the parts that changed; "
+    "0: one file per dump [default: 250000].",
+)
 @_friendly_errors
 def build(
     paths: tuple[Path, ...],
@@ -105,6 +114,7 @@ def build(
     cache_dir: Path | None,
     no_cache: bool,
     compress: bool,
+    part_triples: int | None,
 ) -> None:
     """Build documents (files or folders of .txt; default: the bundled document) into OUT.
 
@@ -133,6 +143,7 @@ def build(
             cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
             jobs=jobs,
             compress=compress,
+            part_triples=part_triples,
         )
     finally:
         if display is not None:
@@ -168,7 +179,7 @@ def build(
         click.echo(f"  similar measures: {how}")
     if result.sdg_links is not None:
         click.echo(f"  {result.sdg_links.text()}")
-    click.echo(f"  files: {', '.join(p.name for p in result.files)}")
+    click.echo(f"  files: {', '.join(_file_list(result.files))}")
     written, dumps = result.dumps_written
     if written < dumps:
         click.echo(f"  dumps: {written} of {dumps} written, the rest unchanged since last time")
@@ -250,6 +261,20 @@ def _size(count: int) -> str:
 
 def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _file_list(files: list[Path]) -> list[str]:
+    """The build's files by name, a dump in parts once, as ``policygraph.nt (70 parts)``."""
+    from policygraph.dumpfile import whole_name
+
+    parts: dict[str, int] = {}
+    for path in files:
+        whole = whole_name(path.name)
+        if whole is not None:
+            parts[whole] = parts.get(whole, 0) + 1
+    listed = [path.name for path in files if whole_name(path.name) is None]
+    listed += [f"{whole} ({count} parts)" for whole, count in parts.items()]
+    return sorted(listed)
 
 
 @main.command()

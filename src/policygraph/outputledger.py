@@ -1,15 +1,16 @@
 """Which dump files of the last build can stand unchanged, so a rebuild does not copy them.
 
 A corpus's dumps run to gigabytes, and rewriting them costs more than every other
-step of a rebuild in which nothing changed. Each dump is a concatenation of known
-parts — a header, cache entries' pieces, a tail — so a build can say, before
-writing a byte, what a dump will hold: its *recipe*, a hash of the header and tail
-texts and of the identity of every piece (the cache entry's file and where the piece
-lies in it). The ledger keeps, per output folder, each dump's recipe and the file it
-was written to (size, modification time, inode). A later build whose recipe for a dump
-is the same, finding that same file still in the output, hard-links it into the
-staging folder instead of writing it: the published bytes are those the build would
-write, and the atomic swap of the output folder is unchanged.
+step of a rebuild in which nothing changed. Each dump file (a whole dump, or one part
+of a large one: :mod:`policygraph.dumpparts`) is a concatenation of a header, cache
+entries' pieces and a tail, so a build can say, before writing a byte, what a file will
+hold: its *recipe*, a hash of the header and tail texts and of the identity of every
+piece (the cache entry's file and where the piece lies in it). The ledger keeps, per
+output folder, each file's recipe and what the file was on disk (size, modification
+time, inode). A later build with the same recipe, finding that same file still in the
+output, hard-links it into the staging folder instead of writing it — under the name
+the new build gives it — so the published bytes are those the build would write, and
+the atomic swap of the output folder is unchanged.
 
 The ledger lives in the build cache, not in the output, so the published folder
 holds only what is published. A file changed since it was recorded (size, time or
@@ -29,7 +30,7 @@ from pathlib import Path
 #: The ledgers' folder inside the build cache: one ``(hash of the output path).json`` each.
 LEDGER_FOLDER = "outputs"
 
-_VERSION = 1
+_VERSION = 2  # 2: recipes name the dump, not the file; parts
 _TEMPORARY = re.compile(r"^\.[0-9a-f]+\.json\.[0-9]+\.tmp$")
 
 
@@ -50,14 +51,24 @@ def piece_source(path: Path) -> str:
     return f"{path.name}\0{found.st_ino}\0{found.st_size}"
 
 
-def recipe(name: str, head: str, pieces: Iterable[tuple[str, int, int]], tail: str) -> str:
-    """The hash of what dump ``name`` is made of: its header text, its pieces — each
-    (:func:`piece_source` of its entry, offset, length) — and its tail text.
+def recipe(
+    kind: str,
+    head: str,
+    pieces: Iterable[tuple[str, int, int]],
+    tail: str,
+    trimmed: bool = False,
+) -> str:
+    """The hash of what a dump file is made of: the dump it belongs to (``kind``: its
+    name as one file, which says its syntax and compression), its header text, its
+    pieces — each (:func:`piece_source` of its entry, offset, length) — its tail text,
+    and whether the last JSON-LD piece lost its separator (a part without the tail).
 
-    Texts are hashed before any compression: the name says whether the file is gzip,
-    and the compression of a text is fixed (no timestamp).
+    The file's own name is left out: a part that holds the same pieces as a part of
+    the last build, under another number, is the same file. Texts are hashed before
+    any compression: the kind says whether the file is gzip, and the compression of a
+    text is fixed (no timestamp).
     """
-    digest = hashlib.sha256(f"{_VERSION}\0{name}\0".encode())
+    digest = hashlib.sha256(f"{_VERSION}\0{kind}\0{int(trimmed)}\0".encode())
     for text in (head, tail):
         data = text.encode("utf-8")
         digest.update(len(data).to_bytes(8, "big") + data)
@@ -85,18 +96,24 @@ class OutputLedger:
         return files if isinstance(files, dict) else {}
 
     def link_unchanged(self, recipes: dict[str, str], staging: Path) -> set[str]:
-        """Hard-link into ``staging`` each published file whose recipe is the same; the
-        names of the files linked."""
-        linked: set[str] = set()
+        """Hard-link into ``staging`` each file whose recipe is that of a published file
+        (under the new name: a part may have moved up or down a number); the names of the
+        files linked."""
+        published: dict[str, tuple[str, object]] = {}
         for name, held in self._read().items():
-            if not isinstance(held, dict) or recipes.get(name) != held.get("recipe"):
+            if isinstance(held, dict) and isinstance(held.get("recipe"), str):
+                published[held["recipe"]] = (name, held.get("stat"))
+        linked: set[str] = set()
+        for name, made_of in recipes.items():
+            if made_of not in published:
                 continue
-            published = self.out / name
+            old_name, stat = published[made_of]
+            source = self.out / old_name
             try:
-                found = published.stat()
-                if [found.st_size, found.st_mtime_ns, found.st_ino] != held.get("stat"):
+                found = source.stat()
+                if [found.st_size, found.st_mtime_ns, found.st_ino] != stat:
                     continue
-                os.link(published, staging / name)
+                os.link(source, staging / name)
             except OSError:
                 continue
             linked.add(name)

@@ -189,15 +189,20 @@ def build(
     cache_dir: str | Path | None = None,
     jobs: int | None = None,
     compress: bool = False,
+    part_triples: int | None = None,
 ) -> BuildResult:
     """Build the documents at ``paths`` into ``out``; see the module docstring.
 
     ``cache_dir`` keeps each document's results between builds (None: a temporary
     cache for this build only); ``jobs`` is the number of worker processes (default:
-    one per core); ``compress`` writes gzip dumps (``policygraph.nt.gz`` …).
+    one per core); ``compress`` writes gzip dumps (``policygraph.nt.gz`` …);
+    ``part_triples`` splits each dump into parts of about that many triples when it
+    holds more (default :data:`policygraph.dumpparts.DEFAULT_PART_TRIPLES`; 0: one
+    file per dump).
     """
     from policygraph.buildcache import BuildCache
     from policygraph.docbuild import BuildSettings
+    from policygraph.dumpparts import DEFAULT_PART_TRIPLES
     from policygraph.iris import Iris
 
     say = progress or (lambda event: None)
@@ -210,7 +215,8 @@ def build(
         cache = BuildCache(folder)
         with timer.stage("documents"):
             entries = _document_entries(sources, settings, cache, jobs, say, result)
-        work = _Work(settings, cache, max(1, jobs or default_jobs()))
+        parts = DEFAULT_PART_TRIPLES if part_triples is None else part_triples
+        work = _Work(settings, cache, max(1, jobs or default_jobs()), parts)
         _publish(entries, iris, work, Path(out), timer, say, result)
     result.timings = timer.timings
     return result
@@ -316,12 +322,23 @@ class _Work:
     settings: object  # docbuild.BuildSettings
     cache: object  # buildcache.BuildCache
     jobs: int
+    part_triples: int  # dumps in parts of about this many triples; 0: one file each
+
+
+def _piece(entry, name, triples, record):  # type: ignore[no-untyped-def]
+    """What the assembler needs of an entry, taken from its record before it is dropped."""
+    from policygraph.dumpparts import Piece
+
+    return Piece(
+        entry, name, triples, frozenset(record.ttl_prefixes), frozenset(record.trig_prefixes)
+    )
 
 
 def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ignore[no-untyped-def]
     """Link, check and write what the documents produced."""
     from policygraph import assemble, export
     from policygraph.describe import describe
+    from policygraph.dumpparts import Piece
     from policygraph.linkdump import similarity_entries
     from policygraph.links import cite_documents
     from policygraph.outputledger import OutputLedger
@@ -334,7 +351,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     sdg_counts = LinkCounts()
     stats = assemble.StatsCollector()
     shared: set[str] = set()
-    prefixes: tuple[set[str], set[str]] = (set(), set())
+    pieces: list[Piece] = []
     seen: dict[str, str] = {}
     features = []
     for entry in entries:
@@ -351,8 +368,8 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         sdg_counts.extend(record.sdg)
         stats.add_document(record.stats, summary.triples - len(record.shared))
         shared.update(record.shared)
-        prefixes[0].update(record.ttl_prefixes)
-        prefixes[1].update(record.trig_prefixes)
+        own = summary.triples - len(record.shared)
+        pieces.append(_piece(entry, summary.doc_id, own, record))
         features.append(record.links)
         if not entry.cached:  # a cached document did no work this time
             _add_timings(result.document_timings, record.timings)
@@ -370,12 +387,12 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     result.links.similar = outcome.similar
     result.similarity = (outcome.searched, outcome.written, len(link_entries))
     del features
+    chunks = []
     for entry in link_entries:
         chunk = entry.record
         report.extend(chunk.report)
         stats.add_document(chunk.stats, chunk.triples)
-        prefixes[0].update(chunk.ttl_prefixes)
-        prefixes[1].update(chunk.trig_prefixes)
+        chunks.append(_piece(entry, entry.path.name, chunk.triples, chunk))
         if not entry.cached:
             timings = {f"links {stage}": cpu for stage, cpu in chunk.timings.items()}
             _add_timings(result.document_timings, timings)
@@ -393,12 +410,12 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
     with timer.stage("export"), atomic_output(out) as staging:
         dumps = assemble.write_dumps(
             staging,
-            entries,
+            pieces,
             shared,
-            (citations, link_entries),
-            prefixes,
+            (citations, chunks),
             iris,
             settings.compress,
+            work.part_triples,
             say_export,
             lambda recipes: ledger.link_unchanged(recipes, staging),
         )
@@ -408,12 +425,13 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         result.quads = stats.own_triples + sum(map(len, dumps.named_tail))
         result.dumps_written = (dumps.written, len(dumps.files))
         examples = [d.iri for d in result.documents[:3]]
-        files = {path.name: [path] for path in dumps.files}
-        description = describe(dataset, iris, files, settings.built_at, examples, len(entries))
+        description = describe(
+            dataset, iris, dumps.dumps, settings.built_at, examples, len(entries)
+        )
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        quads = assemble.dump_paths(staging, settings.compress)["nq"].name
-        if quads in dumps.kept:  # the query store made from it stays valid
+        if dumps.all_kept(assemble.whole_names(settings.compress)["nq"]):
+            # the query store made from the N-Quads stays valid
             carry_over(out, staging)
         names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
     ledger.record(dumps.recipes)
