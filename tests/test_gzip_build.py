@@ -18,7 +18,7 @@ import pytest
 
 from policygraph import store as stores
 from policygraph.errors import PolicyGraphError
-from policygraph.load import DumpReader, dump_path
+from policygraph.load import DumpReader, dump_files
 from policygraph.query import run
 from policygraph.site import write_site
 from tests.conftest import BUNDLED, PINNED_EPOCH
@@ -98,11 +98,11 @@ def test_a_damaged_compressed_dump_is_one_line(packed: Path, tmp_path: Path) -> 
 
 def test_load_reads_the_compressed_dump_as_the_plain_one(packed: Path, build_dir: Path) -> None:
     def chunks(data: Path) -> tuple[list[tuple[str, int, bytes]], dict[str, int]]:
-        reader = DumpReader(dump_path(data), chunk_size=50)
+        reader = DumpReader(dump_files(data), chunk_size=50)
         sent = [(c.graph, c.number, c.data) for c in reader.chunks()]
         return sent, {iri: graph.expected for iri, graph in reader.graphs.items()}
 
-    assert dump_path(packed).name == "policygraph.nq.gz"
+    assert [p.name for p in dump_files(packed)] == ["policygraph.nq.gz"]
     plain, packed_chunks = chunks(build_dir), chunks(packed)
     assert packed_chunks == plain
     assert len(plain[0]) > len(plain[1])  # several chunks per graph, so the test has teeth
@@ -111,7 +111,7 @@ def test_load_reads_the_compressed_dump_as_the_plain_one(packed: Path, build_dir
 def test_load_names_a_damaged_compressed_dump(packed: Path, tmp_path: Path) -> None:
     data = damaged(packed, tmp_path / "build")
     with pytest.raises(PolicyGraphError) as caught:
-        list(DumpReader(dump_path(data), chunk_size=50).chunks())
+        list(DumpReader(dump_files(data), chunk_size=50).chunks())
     assert caught.value.path == str(data / "policygraph.nq.gz")
 
 

@@ -37,7 +37,7 @@ from policygraph.cli import main
 from policygraph.credentials import Credentials, credentials_for
 from policygraph.errors import PolicyGraphError
 from policygraph.httpclient import Challenge, HttpClient, digest_authorization, parse_challenges
-from policygraph.load import DumpReader, ProgressDisplay, dump_path, resolve_endpoints
+from policygraph.load import DumpReader, ProgressDisplay, dump_files, resolve_endpoints
 from tests.conftest import BUNDLED, PINNED_EPOCH
 from tests.support.virtuoso import VirtuosoServer, free_port, virtuoso_available
 
@@ -459,7 +459,7 @@ def test_blank_node_groups_arrive_whole_in_chunks(oxigraph: str, tmp_path: Path)
     data.mkdir()
     (data / "policygraph.nq").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    reader = DumpReader(dump_path(data), chunk_size=2)
+    reader = DumpReader(dump_files(data), chunk_size=2)
     chunks = list(reader.chunks())
     labels_per_chunk = [
         {t.value for q in pyoxigraph.parse(c.data, format=pyoxigraph.RdfFormat.N_TRIPLES)
@@ -505,7 +505,7 @@ def test_a_graph_met_again_later_is_appended_not_replaced(
     expected = {str(g.identifier): len(g) for g in dataset.graphs() if len(g)}
     assert expected[first] < 10  # s4 is in both blocks
 
-    reader = DumpReader(dump_path(data), int(chunk_size))
+    reader = DumpReader(dump_files(data), int(chunk_size))
     sent = list(reader.chunks())
     assert {g.iri: g.expected for g in reader.graphs.values()} == expected
     for graph in expected:  # numbered 1, 2, … in the order sent: one replace per graph

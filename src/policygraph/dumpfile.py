@@ -11,7 +11,9 @@ one valid gzip stream: :mod:`gzip` reads it through, member after member.
 
 from __future__ import annotations
 
+import glob
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,3 +67,48 @@ def parse(path: Path, rdf_format: Any) -> Iterator[Any]:
 
     with source(path) as given:
         yield from ox.parse(**given, format=rdf_format)
+
+
+# -- dumps in parts ---------------------------------------------------------------
+#
+# A large build writes each dump as numbered parts: ``policygraph.nt`` becomes
+# ``policygraph.0001.nt``, ``policygraph.0002.nt`` … (``policygraph.0001.nt.gz`` when
+# compressed), each a complete file of its syntax. The number goes before the suffixes,
+# so every tool that goes by a file's suffix reads a part as it reads a whole dump.
+
+PART_DIGITS = 4
+
+
+def part_name(name: str, number: int) -> str:
+    """The name of part ``number`` (from 1) of the dump called ``name`` as one file."""
+    stem, _, suffixes = name.partition(".")
+    return f"{stem}.{number:0{PART_DIGITS}d}.{suffixes}"
+
+
+def whole_name(name: str) -> str | None:
+    """What the dump whose part is called ``name`` is called as one file; None when
+    ``name`` is not a part's."""
+    stem, _, rest = name.partition(".")
+    number, _, suffixes = rest.partition(".")
+    if len(number) < PART_DIGITS or not number.isdigit() or not suffixes:
+        return None
+    return f"{stem}.{suffixes}"
+
+
+def find_all(folder: Path, name: str) -> list[Path]:
+    """The files that hold dump ``name``, in order: the one file (or its gzip twin, see
+    :func:`find`), else its parts, plain ones before gzip ones; [] when there are none."""
+    single = find(folder, name)
+    if single is not None:
+        return [single]
+    for whole in (name, name + COMPRESSED_SUFFIX):
+        stem, _, suffixes = whole.partition(".")
+        pattern = re.compile(rf"{re.escape(stem)}\.(\d{{{PART_DIGITS},}})\.{re.escape(suffixes)}")
+        numbered = []
+        for path in folder.glob(f"{glob.escape(stem)}.*.{glob.escape(suffixes)}"):
+            matched = pattern.fullmatch(path.name)
+            if matched and path.is_file():
+                numbered.append((int(matched[1]), path))
+        if numbered:
+            return [path for _, path in sorted(numbered)]
+    return []

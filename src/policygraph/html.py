@@ -117,6 +117,10 @@ class QuadIndex:
     def __init__(self, quads: Iterable[ox.Quad]):
         self._all: list[ox.Quad] = []
         self._index: tuple[dict[Any, list[ox.Quad]], ...] = ({}, {}, {})
+        self.add(quads)
+
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        """Index more quads (the next part of a dump in parts)."""
         for quad in quads:
             self._all.append(quad)
             for position, term in enumerate((quad.subject, quad.predicate, quad.object)):
@@ -894,8 +898,23 @@ def home_page(
         static=static,
         policies=[_policy_summary(view, p, colours) for p in policies],
         themes=_theme_counts(view),
-        dumps=[{"name": name, "href": DUMPS_PATH + name} for name in dumps or []],
+        dumps=_dump_links(dumps or []),
     )
+
+
+def _dump_links(names: list[str]) -> list[dict[str, Any]]:
+    """The dump files to list, a dump in parts once, with a link to each of its parts."""
+    from policygraph.dumpfile import whole_name
+
+    listed: dict[str, dict[str, Any]] = {}
+    for name in sorted(names):
+        whole = whole_name(name)
+        if whole is None:
+            listed[name] = {"name": name, "href": DUMPS_PATH + name, "parts": []}
+            continue
+        entry = listed.setdefault(whole, {"name": whole, "href": None, "parts": []})
+        entry["parts"].append({"number": len(entry["parts"]) + 1, "href": DUMPS_PATH + name})
+    return [listed[name] for name in sorted(listed)]
 
 
 # ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
@@ -215,17 +215,19 @@ def _derive(url: str, known: int, wanted: int) -> str | None:
 # -- the build ------------------------------------------------------------------
 
 
-def dump_path(data: Path) -> Path:
-    """The build's N-Quads dump, with a clear error when there is no build."""
+def dump_files(data: Path) -> list[Path]:
+    """The build's N-Quads dump (its one file, or its parts in order), with a clear error
+    when there is no build."""
     if not data.is_dir():
         raise PolicyGraphError("no build folder; run `policygraph build` or pass --data DIR", data)
-    path = dumpfile.find(data, f"{DUMP_STEM}.nq")
-    if path is None:
+    files = dumpfile.find_all(data, f"{DUMP_STEM}.nq")
+    if not files:
         raise PolicyGraphError(
-            "the build has no N-Quads dump (plain or .gz); run `policygraph build`",
+            "the build has no N-Quads dump (plain or .gz, whole or in parts); "
+            "run `policygraph build`",
             data / f"{DUMP_STEM}.nq",
         )
-    return path
+    return files
 
 
 @dataclass(frozen=True)
@@ -252,11 +254,14 @@ class DumpReader:
     builds write each graph in one block, so the pass is normally skipped.
     """
 
-    def __init__(self, path: Path, chunk_size: int) -> None:
+    def __init__(self, paths: Sequence[Path], chunk_size: int) -> None:
         if chunk_size < 1:
             raise PolicyGraphError(f"the chunk size must be at least 1 triple, not {chunk_size}")
-        self.path, self.chunk_size = path, chunk_size
-        self.lines, self.blank_nodes = _scan(path)
+        self.paths, self.chunk_size = list(paths), chunk_size
+        self.path = self.paths[0]  # the file being read, for messages
+        scans = [_scan(path) for path in self.paths]
+        self.lines = sum(lines for lines, _ in scans)
+        self.blank_nodes = any(blank for _, blank in scans)
         self.graphs: dict[str, GraphLoad] = {}
         self._recurring: set[str] = set()
         self._pending: dict[str, list[pyoxigraph.Quad]] = {}
@@ -267,15 +272,13 @@ class DumpReader:
 
     def chunks(self) -> Iterator[Chunk]:
         """Every chunk of the dump; afterwards ``graphs`` holds the expected counts."""
-        import pyoxigraph
-
         size, blank_nodes = self.chunk_size, self.blank_nodes
         current: pyoxigraph.NamedNode | None = None
         iri = ""
         buffer: list[pyoxigraph.Quad] = []
         hashes = array("q")
         try:
-            for quad in dumpfile.parse(self.path, pyoxigraph.RdfFormat.N_QUADS):
+            for quad in self._quads():
                 graph = quad.graph_name
                 if graph != current:
                     yield from self._end_run(iri, buffer, hashes)
@@ -348,6 +351,15 @@ class DumpReader:
                 yield self._chunk(iri, chunk)
         self._held.clear()
 
+    def _quads(self) -> Iterator[pyoxigraph.Quad]:
+        """The quads of every file in order; a graph's run goes on from one part into the
+        next (the links graph ends one part and begins the next)."""
+        import pyoxigraph
+
+        for path in self.paths:
+            self.path = path
+            yield from dumpfile.parse(path, pyoxigraph.RdfFormat.N_QUADS)
+
     def _chunk(self, iri: str, quads: list[pyoxigraph.Quad]) -> Chunk:
         graph = self.graphs[iri]
         graph.chunks += 1
@@ -355,10 +367,9 @@ class DumpReader:
 
     def _recount(self) -> None:
         """Exact distinct counts for the graphs met in more than one run of the dump."""
-        import pyoxigraph
 
         hashes: dict[str, array[int]] = {iri: array("q") for iri in self._recurring}
-        for quad in dumpfile.parse(self.path, pyoxigraph.RdfFormat.N_QUADS):
+        for quad in self._quads():
             found = hashes.get(quad.graph_name.value)
             if found is not None:
                 found.append(hash(quad))
@@ -565,7 +576,7 @@ def load(
         raise PolicyGraphError(f"--graph-param must be one of {', '.join(GRAPH_PARAMS)}")
     endpoints = resolve_endpoints(endpoint, query_endpoint, update_endpoint, protocol)
     started = time.monotonic()
-    reader = DumpReader(dump_path(Path(data)), chunk_size)
+    reader = DumpReader(dump_files(Path(data)), chunk_size)
     write_url = endpoints.gsp or endpoints.update
     assert write_url is not None
     with (

@@ -472,20 +472,20 @@ def _near(text: str, line: int, column: int) -> str:
 
 
 def data_files_for(paths: Sequence[Path]) -> list[Path]:
-    """The RDF files to load: files as given, a build folder's main dump."""
+    """The RDF files to load: files as given, a build folder's main dump (all its parts)."""
     from policygraph import dumpfile
 
     files: list[Path] = []
     for path in paths or [DEFAULT_DATA]:
         if path.is_dir():
-            found = (dumpfile.find(path, name) for name in DUMP_NAMES)
-            dump = next((d for d in found if d is not None), None)
+            found = (dumpfile.find_all(path, name) for name in DUMP_NAMES)
+            dump = next((d for d in found if d), None)
             if dump is None:
                 raise QueryError(
-                    f"{path}: no {' or '.join(DUMP_NAMES)} here (nor gzip-compressed); "
-                    "build first (policygraph build) or name RDF files with --data"
+                    f"{path}: no {' or '.join(DUMP_NAMES)} here (nor gzip-compressed, nor "
+                    "in parts); build first (policygraph build) or name RDF files with --data"
                 )
-            files.append(dump)
+            files.extend(dump)
         elif path.is_file():
             files.append(path)
         elif path == DEFAULT_DATA and not paths:
@@ -513,10 +513,10 @@ def load_store(paths: Sequence[Path]) -> ox.Store:
             return locate(folders[0]).open()
         except StoreError as exc:
             raise QueryError(str(exc)) from None
-    return _load_in_memory(data_files_for(paths))
+    return load_in_memory(data_files_for(paths))
 
 
-def _load_in_memory(files: Sequence[Path]) -> ox.Store:
+def load_in_memory(files: Sequence[Path]) -> ox.Store:
     """An in-memory store holding the files, each parsed by its extension (a ``.gz``
     file by the one before it, decompressed as it is read)."""
     import pyoxigraph as ox

@@ -62,16 +62,20 @@ def build_base(data: Path) -> str:
 
 
 def load_build(data: Path) -> html.QuadIndex:
-    """The build's N-Quads dump, exactly as written (see :class:`html.QuadIndex`)."""
-    quads = dumpfile.find(data, QUADS_FILE)
-    if quads is None:
+    """The build's N-Quads dump (every part), exactly as written (see
+    :class:`html.QuadIndex`)."""
+    files = dumpfile.find_all(data, QUADS_FILE)
+    if not files:
         raise PolicyGraphError("no N-Quads dump here; is this a build folder?", data / QUADS_FILE)
-    try:
-        return html.QuadIndex.load(quads)
-    except SyntaxError as exc:
-        raise PolicyGraphError(f"not valid N-Quads: {exc}", quads) from None
-    except dumpfile.DECOMPRESSION_ERRORS as exc:
-        raise PolicyGraphError(f"cannot be decompressed: {exc}", quads) from None
+    index = html.QuadIndex([])
+    for quads in files:
+        try:
+            index.add(dumpfile.parse(quads, ox.RdfFormat.N_QUADS))
+        except SyntaxError as exc:
+            raise PolicyGraphError(f"not valid N-Quads: {exc}", quads) from None
+        except dumpfile.DECOMPRESSION_ERRORS as exc:
+            raise PolicyGraphError(f"cannot be decompressed: {exc}", quads) from None
+    return index
 
 
 def subjects(store: html.QuadIndex) -> list[str]:

@@ -9,11 +9,11 @@ milliseconds.
 Where: ``BUILD/.oxigraph/`` — inside the build, because ``policygraph build`` replaces
 the build folder as a whole (``pipeline.atomic_output``), so the store disappears with
 the build it was made from: no store outlives its build and none needs collecting
-(a rebuild that keeps the dump itself — nothing changed — moves the store along with
-it: :func:`carry_over`). The
+(a rebuild that keeps the dump itself — nothing changed, or every part of a dump in
+parts — moves the store along with it: :func:`carry_over`). The
 name starts with a dot, so nothing that lists a build's files sees it: the server's
 ``/dumps/`` and home page (dot names refused; a folder has no dump suffix), ``site``
-(skips dot names), ``load`` (reads ``policygraph.nq`` by name), and the VoID
+(skips dot names), ``load`` (reads ``policygraph.nq``, or its parts, by name), and the VoID
 description (written by the build, before any store exists). A build in a folder this
 process cannot write to is loaded into memory instead, with a notice.
 
@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ STORE_DIR = ".oxigraph"
 MARKER = "made-from.json"
 DATABASE = "db"
 #: Bumped when what a store holds or how its marker reads changes: older stores are rebuilt.
-LAYOUT = 1
+LAYOUT = 2  # 2: the marker names every file of a dump in parts
 #: Bytes per bulk-load call (cut at a line end) and threads making calls at once.
 CHUNK_BYTES = 32 * 1024 * 1024
 LOAD_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -92,7 +92,7 @@ class Location:
     Picklable, so the server hands its workers the very store it opened itself.
     """
 
-    dump: Path
+    dumps: tuple[Path, ...]  # the N-Quads dump's files: the one file, or its parts
     store: Path | None = None  # the store folder (holding DATABASE and MARKER); None: memory
 
     @property
@@ -104,9 +104,9 @@ class Location:
         import pyoxigraph as ox
 
         if self.store is None:
-            from policygraph.query import load_store
+            from policygraph.query import load_in_memory
 
-            return load_store([self.dump])
+            return load_in_memory(self.dumps)
         return ox.Store.read_only(str(self.store / DATABASE))
 
     def graph_sizes(self) -> dict[str, int] | None:
@@ -141,45 +141,42 @@ def locate(data: Path, notice: Callable[[str], None] | None = None) -> Location:
     from policygraph import dumpfile
     from policygraph.query import data_files_for
 
-    dump = data_files_for([data])[0]
-    size = dump.stat().st_size * (GZIP_RATIO if dumpfile.is_compressed(dump) else 1)
-    if dumpfile.rdf_suffix(dump) != PERSISTENT_SUFFIX or size < IN_MEMORY_BELOW:
-        return Location(dump)
-    folder = dump.parent / STORE_DIR
-    if _usable(folder, dump):
-        return Location(dump, folder)
+    dumps = tuple(data_files_for([data]))
+    size = sum(d.stat().st_size * (GZIP_RATIO if dumpfile.is_compressed(d) else 1) for d in dumps)
+    if dumpfile.rdf_suffix(dumps[0]) != PERSISTENT_SUFFIX or size < IN_MEMORY_BELOW:
+        return Location(dumps)
+    folder = data / STORE_DIR
+    if _usable(folder, dumps):
+        return Location(dumps, folder)
     say = notice or log.warning
     try:
-        with _locked(dump.parent):
-            if not _usable(folder, dump):  # another process may have made it meanwhile
-                _make(dump, folder, say)
+        with _locked(data):
+            if not _usable(folder, dumps):  # another process may have made it meanwhile
+                _make(dumps, folder, say)
     except OSError as exc:  # a read-only folder, a full disk: memory still works
         reason = exc.strerror or str(exc)
-        say(f"cannot keep a query store in {dump.parent} ({reason}); loading into memory")
-        return Location(dump)
-    return Location(dump, folder)
+        say(f"cannot keep a query store in {data} ({reason}); loading into memory")
+        return Location(dumps)
+    return Location(dumps, folder)
 
 
 # -- the marker -------------------------------------------------------------------------
 
 
-def signature(dump: Path) -> dict[str, Any]:
+def signature(dumps: Sequence[Path]) -> dict[str, Any]:
     """What identifies the dump a store was made from, cheaply: no byte is read.
 
     ``policygraph build`` writes a new file (a new inode) each time; an edit in place
-    changes the size or the modification time.
+    changes the size or the modification time. A dump in parts is identified by every
+    part, in order.
     """
     import pyoxigraph as ox
 
-    stat = dump.stat()
-    return {
-        "layout": LAYOUT,
-        "pyoxigraph": ox.__version__,
-        "dump": dump.name,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "inode": stat.st_ino,
-    }
+    files = []
+    for dump in dumps:
+        stat = dump.stat()
+        files.append([dump.name, stat.st_size, stat.st_mtime_ns, stat.st_ino])
+    return {"layout": LAYOUT, "pyoxigraph": ox.__version__, "files": files}
 
 
 def _read_marker(folder: Path) -> dict[str, Any] | None:
@@ -190,10 +187,10 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def _usable(folder: Path, dump: Path) -> bool:
+def _usable(folder: Path, dumps: Sequence[Path]) -> bool:
     """A complete store made from this very dump (its marker says so) that opens."""
     marker = _read_marker(folder)
-    if marker is None or marker.get("made-from") != signature(dump):
+    if marker is None or marker.get("made-from") != signature(dumps):
         return False
     if not isinstance(marker.get("graphs"), dict) or not (folder / DATABASE).is_dir():
         return False
@@ -221,17 +218,18 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-def _make(dump: Path, folder: Path, say: Callable[[str], None]) -> None:
-    """Make the store of ``dump`` in a temporary folder, then put it in ``folder``'s place."""
-    for stale in dump.parent.glob(f"{STORE_DIR}.*"):  # left by a maker that was killed
+def _make(dumps: Sequence[Path], folder: Path, say: Callable[[str], None]) -> None:
+    """Make the store of ``dumps`` in a temporary folder, then put it in ``folder``'s place."""
+    for stale in folder.parent.glob(f"{STORE_DIR}.*"):  # left by a maker that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    megabytes = dump.stat().st_size / 2**20
-    say(f"making the query store of {dump} ({megabytes:.0f} MB; once per build) …")
+    megabytes = sum(dump.stat().st_size for dump in dumps) / 2**20
+    what = str(dumps[0]) if len(dumps) == 1 else f"{dumps[0].parent}/ ({len(dumps)} parts)"
+    say(f"making the query store of {what} ({megabytes:.0f} MB; once per build) …")
     started = time.perf_counter()
-    staging = Path(tempfile.mkdtemp(prefix=f"{STORE_DIR}.new-", dir=dump.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{STORE_DIR}.new-", dir=folder.parent))
     try:
-        made_from = signature(dump)
-        graphs = _fill(dump, staging / DATABASE)
+        made_from = signature(dumps)
+        graphs = _fill(dumps, staging / DATABASE)
         marker = {"made-from": made_from, "graphs": graphs}
         marker["seconds"] = round(time.perf_counter() - started, 1)
         (staging / MARKER).write_text(json.dumps(marker, sort_keys=True), encoding="utf-8")
@@ -242,8 +240,8 @@ def _make(dump: Path, folder: Path, say: Callable[[str], None]) -> None:
     say(f"query store made in {time.perf_counter() - started:.0f}s: {folder}")
 
 
-def _fill(dump: Path, database: Path) -> dict[str, int]:
-    """Bulk-load the dump, compact the store, count each graph's triples; close it.
+def _fill(dumps: Sequence[Path], database: Path) -> dict[str, int]:
+    """Bulk-load the dump's files, compact the store, count each graph's triples; close it.
 
     The store closes when its last reference goes, and a failure's traceback holds
     references in the frames it passed through; those are cleared, so a failed store is
@@ -253,7 +251,8 @@ def _fill(dump: Path, database: Path) -> dict[str, int]:
 
     store = ox.Store(str(database))
     try:
-        _bulk_load(store, dump)
+        for dump in dumps:
+            _bulk_load(store, dump)
         store.optimize()
         query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
         graphs = {row["g"].value: int(row["n"].value) for row in store.query(query)}

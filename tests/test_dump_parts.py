@@ -1,0 +1,228 @@
+"""Dumps in parts: a large build splits each dump into numbered files, and a rebuild
+rewrites only the parts whose pieces changed.
+
+A small corpus from ``bench/corpus.py`` is built with a small part size, so that it is
+cut into several parts, and compared with the same corpus built into one file per
+dump. The data holds no blank nodes (checked), so two dumps hold the same graph (or
+dataset) exactly when they hold the same set of triples (or quads).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal
+from rdflib.namespace import DCAT, VOID
+
+from policygraph import dumpfile, dumpparts
+from policygraph.load import DumpReader, dump_files
+from policygraph.outputledger import OutputLedger
+from policygraph.pipeline import build
+from policygraph.query import load_store
+from policygraph.site import load_build, write_site
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = {
+    "policygraph.nt": ox.RdfFormat.N_TRIPLES,
+    "policygraph.nq": ox.RdfFormat.N_QUADS,
+    "policygraph.ttl": ox.RdfFormat.TURTLE,
+    "policygraph.trig": ox.RdfFormat.TRIG,
+    "policygraph.jsonld": ox.RdfFormat.JSON_LD,
+    "policygraph-entailed.nt": ox.RdfFormat.N_TRIPLES,
+}
+PART_TRIPLES = 3000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "corpus.py"), "--n", "10", "--seed", "11",
+         "--out", str(folder)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="module")
+def builds(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The corpus built into one file per dump, and into parts (the same cache)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    root = tmp_path_factory.mktemp("builds")
+    cache = root / "cache"
+    whole = build([corpus], out=root / "whole", cache_dir=cache, part_triples=0)
+    parts = build([corpus], out=root / "parts", cache_dir=cache, part_triples=PART_TRIPLES)
+    yield whole, parts, root
+    patch.undo()
+
+
+def _statements(paths: list[Path], fmt: ox.RdfFormat) -> list[object]:
+    found = []
+    for path in paths:
+        found += list(ox.parse(path=str(path), format=fmt))  # each part parses on its own
+    return found
+
+
+def test_each_dump_is_cut_into_several_parts(builds) -> None:
+    whole, parts, root = builds
+    assert whole.triples > 3 * PART_TRIPLES  # big enough to be cut
+    for name in FORMATS:
+        assert dumpfile.find_all(root / "whole", name) == [root / "whole" / name]
+        files = dumpfile.find_all(root / "parts", name)
+        assert len(files) >= 3
+        assert [dumpfile.whole_name(f.name) for f in files] == [name] * len(files)
+        assert not (root / "parts" / name).exists()
+    counts = {len(dumpfile.find_all(root / "parts", name)) for name in FORMATS}
+    assert len(counts) == 1  # every dump is cut at the same places
+    assert parts.dumps_written == (len(FORMATS) * counts.pop(),) * 2
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_the_parts_together_are_the_one_file(builds, name: str) -> None:
+    _, _, root = builds
+    one = _statements([root / "whole" / name], FORMATS[name])
+    many = _statements(dumpfile.find_all(root / "parts", name), FORMATS[name])
+    assert not any(
+        isinstance(term, ox.BlankNode) for statement in one for term in statement
+    )  # ground data: equal sets are isomorphic graphs
+    assert len(many) == len(set(many))  # no statement written in two parts
+    assert set(many) == set(one)
+
+
+def test_json_ld_parts_are_each_a_json_document(builds) -> None:
+    _, _, root = builds
+    for path in dumpfile.find_all(root / "parts", "policygraph.jsonld"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        assert document["@graph"], path.name
+
+
+def test_the_description_lists_every_part(builds) -> None:
+    _, _, root = builds
+    description = Graph().parse(root / "parts" / "void.ttl")
+    dumps = {str(o) for o in description.objects(None, VOID.dataDump)}
+    files = [p for name in FORMATS for p in dumpfile.find_all(root / "parts", name)]
+    assert {url.rsplit("/", 1)[1] for url in dumps} == {p.name for p in files}
+    for name in FORMATS:
+        parts = dumpfile.find_all(root / "parts", name)
+        (distribution,) = {
+            d
+            for d in description.objects(None, DCAT.distribution)
+            if str(description.value(d, DCAT.downloadURL)).rsplit("/", 1)[1]
+            in {p.name for p in parts}
+        }
+        urls = {
+            str(u).rsplit("/", 1)[1] for u in description.objects(distribution, DCAT.downloadURL)
+        }
+        assert urls == {p.name for p in parts}
+        size = description.value(distribution, DCAT.byteSize)
+        assert isinstance(size, Literal) and size.toPython() == sum(p.stat().st_size for p in parts)
+
+
+def test_readers_read_every_part(builds, tmp_path: Path) -> None:
+    whole, _, root = builds
+    quads = set(ox.parse(path=str(root / "whole" / "policygraph.nq"), format=ox.RdfFormat.N_QUADS))
+    assert len(load_store([root / "parts"])) == len(quads)  # policygraph query
+    assert set(load_build(root / "parts")) == quads  # policygraph site
+    reader = DumpReader(dump_files(root / "parts"), chunk_size=500)  # policygraph load
+    assert sum(chunk.triples for chunk in reader.chunks()) == len(quads)
+    assert sum(graph.expected for graph in reader.graphs.values()) == whole.quads
+    site = write_site(root / "parts", tmp_path / "site")
+    parts = dumpfile.find_all(root / "parts", "policygraph.nq")
+    assert f"policygraph.nq in {len(parts)} parts" in (site.out / "index.html").read_text()
+
+
+def test_a_changed_document_rewrites_one_part_of_each_dump(
+    corpus: Path, builds, tmp_path: Path
+) -> None:
+    whole, _, _ = builds
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus, copy)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = build([copy], out=out, cache_dir=cache, part_triples=PART_TRIPLES)
+    inodes = {p.name: p.stat().st_ino for p in out.iterdir()}
+    changed = copy / Path(whole.documents[len(whole.documents) // 2].path).name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    second = build([copy], out=out, cache_dir=cache, part_triples=PART_TRIPLES)
+    assert second.cached == len(whole.documents) - 1
+    assert second.dumps_written == (len(FORMATS), first.dumps_written[1])
+    rewritten = {p.name for p in out.iterdir() if p.stat().st_ino != inodes.get(p.name)}
+    parts = {n for n in rewritten if dumpfile.whole_name(n) is not None}
+    assert {dumpfile.whole_name(n) for n in parts} == set(FORMATS)
+    assert len({n.split(".")[1] for n in parts}) == 1  # the same part of each
+    fresh = build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache",
+                  part_triples=PART_TRIPLES)  # fmt: skip
+    assert fresh.dumps_written == second.dumps_written[1:] * 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {
+        p.name: p.read_bytes() for p in (tmp_path / "fresh").iterdir()
+    }
+
+
+def _pieces(names: list[str], triples: int = 100) -> list[dumpparts.Piece]:
+    return [dumpparts.Piece(SimpleNamespace(), n, triples, frozenset(), frozenset()) for n in names]
+
+
+def test_a_piece_added_or_removed_moves_no_other_cut() -> None:
+    names = [f"doc-{i:04d}" for i in range(2000)]
+    before = dumpparts.plan(_pieces(names), [], 0, 5000)
+    assert before is not None and 20 < len(before) < 80
+    for change in ([*names[:700], "new", *names[700:]], names[:700] + names[701:]):
+        after = dumpparts.plan(_pieces(change), [], 0, 5000)
+        assert after is not None
+        old = [[p.name for p in part.pieces] for part in before]
+        new = [[p.name for p in part.pieces] for part in after]
+        assert len([part for part in new if part not in old]) <= 2  # the edited part, merged
+
+
+def test_documents_links_and_tail_never_share_a_part() -> None:
+    planned = dumpparts.plan(_pieces(["a", "b"], 10), _pieces(["c"], 10), 5, 20)
+    assert planned is not None
+    assert [[p.name for p in part.pieces] for part in planned][-2:] == [["c"], []]
+    assert planned[-1].tail and not any(part.tail for part in planned[:-1])
+    assert dumpparts.plan(_pieces(["a", "b"], 10), _pieces(["c"], 10), 5, 35) is None
+    assert dumpparts.plan(_pieces(["a", "b"], 10**6), [], 5, 0) is None
+
+
+def test_the_ledger_keeps_a_part_that_changed_number(tmp_path: Path) -> None:
+    out, staging, cache = tmp_path / "out", tmp_path / "staging", tmp_path / "cache"
+    out.mkdir()
+    staging.mkdir()
+    (out / "policygraph.0002.nt").write_text("<a> <b> <c> .\n")
+    ledger = OutputLedger(cache, out)
+    ledger.record({"policygraph.0002.nt": "recipe-x"})
+    linked = ledger.link_unchanged({"policygraph.0003.nt": "recipe-x"}, staging)
+    assert linked == {"policygraph.0003.nt"}
+    assert (staging / "policygraph.0003.nt").stat().st_ino == (
+        out / "policygraph.0002.nt"
+    ).stat().st_ino
+    assert (
+        OutputLedger(cache, out).link_unchanged({"policygraph.0003.nt": "other"}, staging) == set()
+    )
+
+
+def test_the_cli_builds_parts_and_lists_them_once(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "policygraph", "build", str(corpus), "--out", str(out),
+         "--no-cache", "--part-triples", str(PART_TRIPLES)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    parts = len(dumpfile.find_all(out, "policygraph.nq"))
+    assert parts >= 3
+    assert f"policygraph.nq ({parts} parts)" in result.stdout
+    assert "policygraph.0001.nq" not in result.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "policygraph", "build", str(corpus), "--out", str(out),
+         "--part-triples", "-1"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
