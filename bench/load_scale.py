@@ -94,7 +94,9 @@ def run(data: Path, chunk_size: int, protocol: str) -> None:
     sys.path.insert(0, str(ROOT))
     from tests.support.virtuoso import VirtuosoServer
 
-    quads = sum(1 for _ in (data / "policygraph.nq").open("rb"))
+    from policygraph.dumpfile import find_all
+
+    quads = sum(sum(1 for _ in path.open("rb")) for path in find_all(data, "policygraph.nq"))
     with VirtuosoServer(settings=VIRTUOSO_SETTINGS) as server:
         command = [
             "/usr/bin/time", "-v", sys.executable, "-m", "policygraph.cli", "load", "--quiet",

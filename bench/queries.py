@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from policygraph import dumpfile
 from policygraph.endpoint import inline_values
 from policygraph.query import bind, catalogue, run_local
 
@@ -77,11 +78,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rdflib-cap", type=int, default=120)
     parser.add_argument("--cap", type=float, default=60, help="seconds per query (pyoxigraph)")
     args = parser.parse_args(argv)
-    dump = args.build / "policygraph.nq"
+    dumps = dumpfile.find_all(args.build, "policygraph.nq")  # the one file, or its parts
+    if not dumps:
+        parser.error(f"{args.build}: no policygraph.nq (whole or in parts)")
 
     started = time.perf_counter()
     store = ox.Store()
-    store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+    for dump in dumps:
+        store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
     load_s = time.perf_counter() - started
     loaded = {"engine": "pyoxigraph", "load_s": round(load_s, 2), "quads": len(store)}
     print(json.dumps({**loaded, "rss_mib": round(_rss_mib(), 1)}), flush=True)
