@@ -127,6 +127,24 @@ def test_the_description_lists_every_part(builds) -> None:
         assert isinstance(size, Literal) and size.toPython() == sum(p.stat().st_size for p in parts)
 
 
+def test_the_description_counts_what_the_parts_hold(builds) -> None:
+    """VoID's counts are gathered from the documents' records, never from the dumps:
+    they must still be what the dumps hold."""
+    _, _, root = builds
+    triples = set(
+        _statements(dumpfile.find_all(root / "parts", "policygraph.nt"), FORMATS["policygraph.nt"])
+    )
+    description = Graph().parse(root / "parts" / "void.ttl")
+    (dataset,) = set(description.subjects(VOID.triples, None))
+    counts = {
+        VOID.triples: len(triples),
+        VOID.distinctSubjects: len({t.subject for t in triples}),
+        VOID.distinctObjects: len({t.object for t in triples}),
+        VOID.properties: len({t.predicate for t in triples}),
+    }
+    assert {p: description.value(dataset, p).toPython() for p in counts} == counts
+
+
 def test_readers_read_every_part(builds, tmp_path: Path) -> None:
     whole, _, root = builds
     quads = set(ox.parse(path=str(root / "whole" / "policygraph.nq"), format=ox.RdfFormat.N_QUADS))
