@@ -9,6 +9,7 @@ dataset) exactly when they hold the same set of triples (or quads).
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -103,6 +104,19 @@ def test_json_ld_parts_are_each_a_json_document(builds) -> None:
     for path in dumpfile.find_all(root / "parts", "policygraph.jsonld"):
         document = json.loads(path.read_text(encoding="utf-8"))
         assert document["@graph"], path.name
+
+
+def test_gzip_parts_are_the_plain_parts_compressed(corpus: Path, builds) -> None:
+    """A gzip part without the tail has its last JSON-LD piece cut and compressed again."""
+    _, _, root = builds
+    build([corpus], out=root / "gz", cache_dir=root / "gz-cache", compress=True,
+          part_triples=PART_TRIPLES)  # fmt: skip
+    for name in FORMATS:
+        plain = dumpfile.find_all(root / "parts", name)
+        packed = dumpfile.find_all(root / "gz", name)
+        assert [p.name for p in packed] == [p.name + ".gz" for p in plain]
+        for one, other in zip(plain, packed, strict=True):
+            assert gzip.decompress(other.read_bytes()) == one.read_bytes()
 
 
 def test_the_description_lists_every_part(builds) -> None:
