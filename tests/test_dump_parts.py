@@ -258,3 +258,46 @@ def test_the_cli_builds_parts_and_lists_them_once(corpus: Path, tmp_path: Path) 
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
+
+
+def test_a_rebuild_in_parts_updates_the_query_store(
+    corpus: Path, builds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store of a build in parts follows the rebuild: the parts that changed are
+    loaded again, the rest kept; it then holds exactly what a fresh load holds."""
+    from policygraph import store as stores
+    from policygraph.lod import graph_sizes
+
+    monkeypatch.setattr(stores, "IN_MEMORY_BELOW", 0)  # a store even for this small build
+    whole, _, _ = builds
+    copy, out, cache = tmp_path / "corpus", tmp_path / "out", tmp_path / "cache"
+    shutil.copytree(corpus, copy)
+    build([copy], out=out, cache_dir=cache, part_triples=PART_TRIPLES)
+    said: list[str] = []
+    stores.locate(out, notice=said.append)
+    assert any("making" in line for line in said)
+    changed = copy / Path(whole.documents[len(whole.documents) // 2].path).name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build([copy], out=out, cache_dir=cache, part_triples=PART_TRIPLES)
+    said.clear()
+    location = stores.locate(out, notice=said.append)
+    assert location.persistent
+    assert any("updating" in line for line in said) and not any("making" in x for x in said)
+    expected = ox.Store()
+    for path in dumpfile.find_all(out, "policygraph.nq"):
+        expected.load(path=str(path), format=ox.RdfFormat.N_QUADS)
+    updated = location.open()
+    assert {str(q) for q in updated} == {str(q) for q in expected}
+    assert location.graph_sizes() == graph_sizes(expected)
+    del updated
+    said.clear()
+    stores.locate(out, notice=said.append)
+    assert said == []  # the updated store is this build's
+    # a change to a graph larger than an update may drop: the store is made afresh
+    monkeypatch.setattr(stores, "UPDATE_MAX_TRIPLES", 0)
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build([copy], out=out, cache_dir=cache, part_triples=PART_TRIPLES)
+    said.clear()
+    again = stores.locate(out, notice=said.append)
+    assert any("making" in line for line in said)
+    assert len(again.open()) == len(expected)

@@ -359,10 +359,6 @@ class Dumps:
     def written(self) -> int:
         return len(self.recipes) - len(self.kept)
 
-    def all_kept(self, name: str) -> bool:
-        """Whether every file of dump ``name`` (its name as one file) was kept."""
-        return all(path.name in self.kept for path in self.dumps[name])
-
 
 def parse_lines(lines: Sequence[str]) -> list[ox.Triple]:
     """N-Triples lines back to triples (for the tail, which is small)."""

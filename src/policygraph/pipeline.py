@@ -430,8 +430,9 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         )
         export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
         shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        if dumps.all_kept(assemble.whole_names(settings.compress)["nq"]):
-            # the query store made from the N-Quads stays valid
+        quads = dumps.dumps[assemble.whole_names(settings.compress)["nq"]]
+        if any(path.name in dumps.kept for path in quads):
+            # the query store made from them stays valid, or its first reader updates it
             carry_over(out, staging)
         names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
     ledger.record(dumps.recipes)

@@ -29,7 +29,13 @@ a store that fails to open. An exclusive lock on the build folder makes processe
 start together wait for one maker instead of each making a copy.
 
 The marker also records the triples of each named graph, so a server need not scan
-every quad at start to count them.
+every quad at start to count them, and the graphs each file of the dump holds. A
+rebuild of a dump in parts keeps most parts as they were; the first reader then
+updates the store in place instead of making it again: it drops the graphs of the parts
+that are gone and loads the new parts (and any kept part that shares a graph with
+them). The marker is removed before and written after, so a killed update leaves a
+store that is made again. When the graphs to drop are large (the corpus-wide links
+graph, after an edit that changed similarity links), the store is made afresh.
 
 Small builds (a dump under :data:`IN_MEMORY_BELOW` bytes) are loaded into memory as
 before: there, loading takes a fraction of a second and the in-memory store answers
@@ -47,6 +53,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -70,7 +77,7 @@ STORE_DIR = ".oxigraph"
 MARKER = "made-from.json"
 DATABASE = "db"
 #: Bumped when what a store holds or how its marker reads changes: older stores are rebuilt.
-LAYOUT = 2  # 2: the marker names every file of a dump in parts
+LAYOUT = 3  # 2: the marker names every file of a dump in parts; 3: and their graphs
 #: Bytes per bulk-load call (cut at a line end) and threads making calls at once.
 CHUNK_BYTES = 32 * 1024 * 1024
 LOAD_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -118,12 +125,13 @@ class Location:
 
 
 def carry_over(old_build: Path, new_build: Path) -> None:
-    """Move the store of ``old_build`` into ``new_build``, whose N-Quads dump is the very
-    file the store was made from (a rebuild that kept the dump, hard-linked).
+    """Move the store of ``old_build`` into ``new_build`` (before the new build replaces it).
 
-    The store's marker still names that file (same inode, size and time), so readers
-    of the new build take it as theirs instead of making it again (minutes at corpus
-    size). A store that does not match is found out by its marker as ever.
+    The build calls this when it kept the N-Quads dump, or some parts of it
+    (hard-linked). The marker still names those files (same inodes, sizes and times), so
+    readers of the new build take the store as theirs instead of making it again
+    (minutes at corpus size); when some parts changed, the first reader updates it
+    (:func:`_update`), or makes it again when too much changed.
     """
     source, target = old_build / STORE_DIR, new_build / STORE_DIR
     if (source / MARKER).is_file() and not target.exists():
@@ -151,7 +159,8 @@ def locate(data: Path, notice: Callable[[str], None] | None = None) -> Location:
     say = notice or log.warning
     try:
         with _locked(data):
-            if not _usable(folder, dumps):  # another process may have made it meanwhile
+            # another process may have made it meanwhile; else update it, else make it
+            if not _usable(folder, dumps) and not _update(folder, dumps, say):
                 _make(dumps, folder, say)
     except OSError as exc:  # a read-only folder, a full disk: memory still works
         reason = exc.strerror or str(exc)
@@ -229,8 +238,8 @@ def _make(dumps: Sequence[Path], folder: Path, say: Callable[[str], None]) -> No
     staging = Path(tempfile.mkdtemp(prefix=f"{STORE_DIR}.new-", dir=folder.parent))
     try:
         made_from = signature(dumps)
-        graphs = _fill(dumps, staging / DATABASE)
-        marker = {"made-from": made_from, "graphs": graphs}
+        graphs, held = _fill(dumps, staging / DATABASE)
+        marker = {"made-from": made_from, "graphs": graphs, "held": held}
         marker["seconds"] = round(time.perf_counter() - started, 1)
         (staging / MARKER).write_text(json.dumps(marker, sort_keys=True), encoding="utf-8")
         staging.chmod(0o755)
@@ -240,8 +249,86 @@ def _make(dumps: Sequence[Path], folder: Path, say: Callable[[str], None]) -> No
     say(f"query store made in {time.perf_counter() - started:.0f}s: {folder}")
 
 
-def _fill(dumps: Sequence[Path], database: Path) -> dict[str, int]:
+#: A store is updated in place only when the graphs to drop hold at most this many
+#: triples (documents' graphs; not the corpus-wide links graph): dropping a graph is one
+#: transaction, held in memory.
+UPDATE_MAX_TRIPLES = 2_000_000
+
+
+def _update(folder: Path, dumps: Sequence[Path], say: Callable[[str], None]) -> bool:
+    """Bring the store made from an earlier build's dump in parts up to ``dumps``, when
+    most parts are the very files it was made from (a rebuild keeps unchanged parts,
+    hard-linked, perhaps under another number); False when it cannot, and it must be
+    made afresh.
+
+    The graphs held by the parts that are gone are dropped, then every new part, and
+    every kept part holding one of those graphs, is loaded again. The marker is removed
+    first and written back last, so an update killed half-way leaves a store that the
+    next reader makes again.
+    """
+    import pyoxigraph as ox
+
+    marker = _read_marker(folder)
+    wanted = signature(dumps)
+    if marker is None or not (folder / DATABASE).is_dir():
+        return False
+    made_from, held, counts = marker.get("made-from"), marker.get("held"), marker.get("graphs")
+    if not isinstance(made_from, dict) or not isinstance(counts, dict):
+        return False
+    if made_from == wanted:  # made from these very files, yet not usable: it is broken
+        return False
+    if any(made_from.get(key) != wanted[key] for key in ("layout", "pyoxigraph")):
+        return False
+    old_files = made_from.get("files")
+    if not isinstance(held, list) or not isinstance(old_files, list):
+        return False
+    if len(held) != len(old_files):
+        return False
+    old = {tuple(file[1:]): set(graphs) for file, graphs in zip(old_files, held, strict=True)}
+    new = [tuple(file[1:]) for file in wanted["files"]]  # size, time, inode: not the name
+    kept = [key for key in new if key in old]
+    if len(kept) * 2 < len(new):
+        return False
+    gone = set().union(*(graphs for key, graphs in old.items() if key not in new))
+    if sum(int(counts.get(graph, 0)) for graph in gone) > UPDATE_MAX_TRIPLES:
+        return False
+    again = [i for i, key in enumerate(new) if key not in old or old[key] & gone]
+    say(f"updating the query store of {folder.parent}: {len(again)} of {len(new)} parts …")
+    started = time.perf_counter()
+    (folder / MARKER).unlink()
+    try:
+        store = ox.Store(str(folder / DATABASE))
+    except (OSError, RuntimeError) as exc:  # damaged: made afresh instead
+        log.warning("%s: the query store does not open (%s); making it again", folder, exc)
+        return False
+    try:
+        for graph in sorted(gone):
+            store.remove_graph(ox.NamedNode(graph))
+            counts.pop(graph, None)
+        loaded = {i: sorted(_bulk_load(store, dumps[i])) for i in again}
+        for graph in sorted(set().union(*loaded.values())):
+            query = f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            counts[graph] = int(next(iter(store.query(query)))["n"].value)
+        store.flush()
+    except BaseException as exc:
+        traceback.clear_frames(exc.__traceback__)
+        raise
+    finally:
+        del store
+    marker = {
+        "made-from": wanted,
+        "graphs": counts,
+        "held": [loaded[i] if i in loaded else sorted(old[key]) for i, key in enumerate(new)],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    (folder / MARKER).write_text(json.dumps(marker, sort_keys=True), encoding="utf-8")
+    say(f"query store updated in {time.perf_counter() - started:.0f}s: {folder}")
+    return True
+
+
+def _fill(dumps: Sequence[Path], database: Path) -> tuple[dict[str, int], list[list[str]]]:
     """Bulk-load the dump's files, compact the store, count each graph's triples; close it.
+    Returns the counts and the graphs each file holds.
 
     The store closes when its last reference goes, and a failure's traceback holds
     references in the frames it passed through; those are cleared, so a failed store is
@@ -251,8 +338,7 @@ def _fill(dumps: Sequence[Path], database: Path) -> dict[str, int]:
 
     store = ox.Store(str(database))
     try:
-        for dump in dumps:
-            _bulk_load(store, dump)
+        held = [sorted(_bulk_load(store, dump)) for dump in dumps]
         store.optimize()
         query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
         graphs = {row["g"].value: int(row["n"].value) for row in store.query(query)}
@@ -262,11 +348,12 @@ def _fill(dumps: Sequence[Path], database: Path) -> dict[str, int]:
         raise
     finally:
         del store
-    return graphs
+    return graphs, held
 
 
-def _bulk_load(store: Any, dump: Path) -> None:
-    """Load the dump in chunks of whole lines, on :data:`LOAD_THREADS` threads.
+def _bulk_load(store: Any, dump: Path) -> set[str]:
+    """Load the dump in chunks of whole lines, on :data:`LOAD_THREADS` threads; the IRIs
+    of the graphs it holds (the last IRI of each line: a build writes no blank graph names).
 
     ``lenient``: the dump is the build's own output, written by a serialiser from
     validated terms; checking every IRI again only costs time (about a quarter of it).
@@ -275,6 +362,7 @@ def _bulk_load(store: Any, dump: Path) -> None:
 
     lock = threading.Lock()
     failures: list[BaseException] = []
+    graphs: set[bytes] = set()
     lines_read = [0]  # lines before the next chunk, for messages that name a line
 
     def work(handle: Any) -> None:
@@ -289,6 +377,9 @@ def _bulk_load(store: Any, dump: Path) -> None:
                 if not chunk:
                     return
                 _load_chunk(store, chunk, dump, first_line)
+                found = set(_GRAPH_NAME.findall(chunk))
+                with lock:
+                    graphs.update(found)
             except dumpfile.DECOMPRESSION_ERRORS as exc:
                 failures.append(StoreError(f"cannot be decompressed: {exc}", dump))
             except (StoreError, OSError) as exc:
@@ -302,6 +393,11 @@ def _bulk_load(store: Any, dump: Path) -> None:
             thread.join()
     if failures:
         raise failures[0]
+    return {iri.decode("utf-8") for iri in graphs}
+
+
+#: The graph name at the end of an N-Quads line of a build: ``… <graph> .``
+_GRAPH_NAME = re.compile(rb"<([^<>\s]*)> \.\r?$", re.MULTILINE)
 
 
 def _load_chunk(store: Any, chunk: bytes, dump: Path, first_line: int) -> None:
