@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +17,8 @@ from rdflib.compare import isomorphic
 
 from policygraph.errors import InputError, NonConformanceError
 from policygraph.pipeline import build
+from tests.support.corpus import write_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
 DUMPS = (
     "policygraph.nt",
     "policygraph.nq",
@@ -34,14 +32,7 @@ CORPUS_SIZE = 8
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "corpus.py"), "--n", str(CORPUS_SIZE), "--seed", "7",
-         "--out", str(folder)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return folder
+    return write_corpus(tmp_path_factory.mktemp("corpus"), CORPUS_SIZE, 7)
 
 
 @pytest.fixture(scope="module")

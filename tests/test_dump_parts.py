@@ -28,8 +28,8 @@ from policygraph.outputledger import OutputLedger
 from policygraph.pipeline import build
 from policygraph.query import load_store
 from policygraph.site import load_build, write_site
+from tests.support.corpus import write_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
 FORMATS = {
     "policygraph.nt": ox.RdfFormat.N_TRIPLES,
     "policygraph.nq": ox.RdfFormat.N_QUADS,
@@ -43,14 +43,7 @@ PART_TRIPLES = 3000
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "corpus.py"), "--n", "10", "--seed", "11",
-         "--out", str(folder)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return folder
+    return write_corpus(tmp_path_factory.mktemp("corpus"), 10, 11)
 
 
 @pytest.fixture(scope="module")

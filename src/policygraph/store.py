@@ -62,11 +62,12 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from policygraph.errors import PolicyGraphError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["IN_MEMORY_BELOW", "STORE_DIR", "Location", "StoreError", "carry_over", "locate"]
 
@@ -296,12 +297,8 @@ def _update(folder: Path, dumps: Sequence[Path], say: Callable[[str], None]) -> 
     say(f"updating the query store of {folder.parent}: {len(again)} of {len(new)} parts …")
     started = time.perf_counter()
     (folder / MARKER).unlink()
-    try:
-        store = ox.Store(str(folder / DATABASE))
-    except (OSError, RuntimeError) as exc:  # damaged: made afresh instead
-        log.warning("%s: the query store does not open (%s); making it again", folder, exc)
-        return False
-    try:
+
+    def change(store: Any) -> dict[int, list[str]]:
         for graph in sorted(gone):
             store.remove_graph(ox.NamedNode(graph))
             counts.pop(graph, None)
@@ -309,12 +306,13 @@ def _update(folder: Path, dumps: Sequence[Path], say: Callable[[str], None]) -> 
         for graph in sorted(set().union(*loaded.values())):
             query = f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
             counts[graph] = int(next(iter(store.query(query)))["n"].value)
-        store.flush()
-    except BaseException as exc:
-        traceback.clear_frames(exc.__traceback__)
-        raise
-    finally:
-        del store
+        return loaded
+
+    try:
+        loaded = _in_store(folder / DATABASE, change)
+    except RuntimeError as exc:  # RocksDB found it damaged: made afresh instead
+        log.warning("%s: the query store does not open (%s); making it again", folder, exc)
+        return False
     marker = {
         "made-from": wanted,
         "graphs": counts,
@@ -327,8 +325,20 @@ def _update(folder: Path, dumps: Sequence[Path], say: Callable[[str], None]) -> 
 
 
 def _fill(dumps: Sequence[Path], database: Path) -> tuple[dict[str, int], list[list[str]]]:
-    """Bulk-load the dump's files, compact the store, count each graph's triples; close it.
-    Returns the counts and the graphs each file holds.
+    """Bulk-load the dump's files, compact the store, count each graph's triples.
+    Returns the counts and the graphs each file holds."""
+
+    def fill(store: Any) -> tuple[dict[str, int], list[list[str]]]:
+        held = [sorted(_bulk_load(store, dump)) for dump in dumps]
+        store.optimize()
+        query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        return {row["g"].value: int(row["n"].value) for row in store.query(query)}, held
+
+    return _in_store(database, fill)
+
+
+def _in_store(database: Path, work: Callable[[Any], T]) -> T:
+    """``work`` done on the store at ``database`` (made if missing), then the store closed.
 
     The store closes when its last reference goes, and a failure's traceback holds
     references in the frames it passed through; those are cleared, so a failed store is
@@ -338,17 +348,14 @@ def _fill(dumps: Sequence[Path], database: Path) -> tuple[dict[str, int], list[l
 
     store = ox.Store(str(database))
     try:
-        held = [sorted(_bulk_load(store, dump)) for dump in dumps]
-        store.optimize()
-        query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-        graphs = {row["g"].value: int(row["n"].value) for row in store.query(query)}
+        done = work(store)
         store.flush()
+        return done
     except BaseException as exc:
         traceback.clear_frames(exc.__traceback__)
         raise
     finally:
         del store
-    return graphs, held
 
 
 def _bulk_load(store: Any, dump: Path) -> set[str]:
