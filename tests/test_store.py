@@ -225,3 +225,28 @@ def test_a_rebuild_that_keeps_the_dump_keeps_its_store(
     assert quads(location.open()) == quads(in_memory(out / "policygraph.nq"))
     build(out=out, cache_dir=tmp_path / "other-cache")  # no ledger there: dumps written
     assert not (out / stores.STORE_DIR).exists()
+
+
+def test_the_graphs_of_a_chunk_are_read_whatever_the_order_of_its_lines() -> None:
+    """The store records which graphs each file holds by skipping over runs of lines in
+    one graph; lines in any order give what reading every line gives."""
+    import random
+    import re
+
+    every_line = re.compile(rb" <([^<>\s]*)> \.[ \t]*\r?(?:\n|\Z)")
+
+    def quad(graph: str, obj: str) -> bytes:
+        return f"<https://example.org/s> <https://example.org/p> {obj} <{graph}> .\n".encode()
+
+    shuffled = random.Random(7)
+    chunks = [b"", quad("g", "<o>").rstrip(b"\n"), quad("g", '"x"').replace(b".\n", b".\r\n")]
+    chunks.append(b"<https://example.org/s> <https://example.org/p> <https://example.org/g> .\n")
+    for _ in range(300):
+        runs = [
+            quad(shuffled.choice("abcd"), shuffled.choice(['"x"', "<o>", '"y"@en']))
+            * shuffled.randint(1, 3000)
+            for _ in range(shuffled.randint(1, 8))
+        ]
+        chunks.append(b"".join(runs))
+    for chunk in chunks:
+        assert stores._graphs_in(chunk) == set(every_line.findall(chunk))

@@ -384,7 +384,7 @@ def _bulk_load(store: Any, dump: Path) -> set[str]:
                 if not chunk:
                     return
                 _load_chunk(store, chunk, dump, first_line)
-                found = set(_GRAPH_NAME.findall(chunk))
+                found = _graphs_in(chunk)
                 with lock:
                     graphs.update(found)
             except dumpfile.DECOMPRESSION_ERRORS as exc:
@@ -404,7 +404,37 @@ def _bulk_load(store: Any, dump: Path) -> set[str]:
 
 
 #: The graph name at the end of an N-Quads line of a build: ``… <graph> .``
-_GRAPH_NAME = re.compile(rb"<([^<>\s]*)> \.\r?$", re.MULTILINE)
+_GRAPH_NAME = re.compile(rb" <([^<>\s]*)> \.[ \t]*\r?(?:\n|\Z)")
+
+
+def _graphs_in(chunk: bytes) -> set[bytes]:
+    """The names of the graphs a chunk of whole N-Quads lines puts quads in.
+
+    A build writes each graph's quads as one run of lines, so after reading a line's
+    graph this skips ahead over the lines that end in the same graph, in windows that
+    double, as long as two counts (lines, and lines ending so) show that every line
+    skipped is in it: passes at memory speed, not a regular expression over every line
+    (which took a fifth of the time of making the store). Lines in any other order are
+    read one by one.
+    """
+    found: set[bytes] = set()
+    position, size = 0, len(chunk)
+    while position < size:
+        end = chunk.find(b"\n", position) + 1 or size
+        matched = _GRAPH_NAME.search(chunk, position, end)
+        if matched is None:  # a blank line, or a triple in the default graph
+            position = end
+            continue
+        found.add(matched[1])
+        ending = b" <" + matched[1] + b"> .\n"
+        position, window = end, 1 << 16
+        while (last := chunk.rfind(ending, position, min(size, position + window))) >= 0:
+            stop = last + len(ending)
+            if chunk.count(b"\n", position, stop) != chunk.count(ending, position, stop):
+                found.update(_GRAPH_NAME.findall(chunk, position))  # the graph comes back
+                return found
+            position, window = stop, window * 2
+    return found
 
 
 def _load_chunk(store: Any, chunk: bytes, dump: Path, first_line: int) -> None:
