@@ -302,7 +302,8 @@ def _update(folder: Path, dumps: Sequence[Path], say: Callable[[str], None]) -> 
         for graph in sorted(gone):
             store.remove_graph(ox.NamedNode(graph))
             counts.pop(graph, None)
-        loaded = {i: sorted(_bulk_load(store, dumps[i])) for i in again}
+        found = _bulk_load(store, [dumps[i] for i in again])
+        loaded = {i: sorted(graphs) for i, graphs in zip(again, found, strict=True)}
         for graph in sorted(set().union(*loaded.values())):
             query = f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
             counts[graph] = int(next(iter(store.query(query)))["n"].value)
@@ -329,7 +330,7 @@ def _fill(dumps: Sequence[Path], database: Path) -> tuple[dict[str, int], list[l
     Returns the counts and the graphs each file holds."""
 
     def fill(store: Any) -> tuple[dict[str, int], list[list[str]]]:
-        held = [sorted(_bulk_load(store, dump)) for dump in dumps]
+        held = [sorted(found) for found in _bulk_load(store, dumps)]
         store.optimize()
         query = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
         return {row["g"].value: int(row["n"].value) for row in store.query(query)}, held
@@ -358,49 +359,82 @@ def _in_store(database: Path, work: Callable[[Any], T]) -> T:
         del store
 
 
-def _bulk_load(store: Any, dump: Path) -> set[str]:
-    """Load the dump in chunks of whole lines, on :data:`LOAD_THREADS` threads; the IRIs
-    of the graphs it holds (the last IRI of each line: a build writes no blank graph names).
+def _bulk_load(store: Any, dumps: Sequence[Path]) -> list[set[str]]:
+    """Load the files in chunks of whole lines, on :data:`LOAD_THREADS` threads; the IRIs
+    of the graphs each file holds (the last IRI of each line: a build writes no blank
+    graph names).
 
-    ``lenient``: the dump is the build's own output, written by a serialiser from
-    validated terms; checking every IRI again only costs time (about a quarter of it).
+    The threads take chunks from one file after another, so none waits for the last
+    chunk of a part while the next part could be loading. ``lenient``: the dump is the
+    build's own output, written by a serialiser from validated terms; checking every
+    IRI again only costs time (about a quarter of it).
     """
-    from policygraph import dumpfile
-
     lock = threading.Lock()
     failures: list[BaseException] = []
-    graphs: set[bytes] = set()
-    lines_read = [0]  # lines before the next chunk, for messages that name a line
+    graphs: list[set[bytes]] = [set() for _ in dumps]
+    chunks = _Chunks(dumps)
 
-    def work(handle: Any) -> None:
+    def work() -> None:
         while not failures:
             try:
                 with lock:
-                    chunk = handle.read(CHUNK_BYTES)
-                    if chunk and not chunk.endswith(b"\n"):
-                        chunk += handle.readline()
-                    first_line = lines_read[0] + 1
-                    lines_read[0] += chunk.count(b"\n")
-                if not chunk:
+                    taken = chunks.next()
+                if taken is None:
                     return
-                _load_chunk(store, chunk, dump, first_line)
+                index, first_line, chunk = taken
+                _load_chunk(store, chunk, dumps[index], first_line)
                 found = _graphs_in(chunk)
                 with lock:
-                    graphs.update(found)
-            except dumpfile.DECOMPRESSION_ERRORS as exc:
-                failures.append(StoreError(f"cannot be decompressed: {exc}", dump))
+                    graphs[index].update(found)
             except (StoreError, OSError) as exc:
                 failures.append(exc)
 
-    with dumpfile.open_dump(dump) as handle:
-        threads = [threading.Thread(target=work, args=(handle,)) for _ in range(LOAD_THREADS)]
+    try:
+        threads = [threading.Thread(target=work) for _ in range(LOAD_THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    finally:
+        chunks.close()
     if failures:
         raise failures[0]
-    return {iri.decode("utf-8") for iri in graphs}
+    return [{iri.decode("utf-8") for iri in found} for found in graphs]
+
+
+class _Chunks:
+    """Chunks of whole lines of the files, in order, each with its file and first line."""
+
+    def __init__(self, dumps: Sequence[Path]) -> None:
+        self.dumps, self.index, self.lines = list(dumps), 0, 0
+        self.handle: Any = None
+
+    def next(self) -> tuple[int, int, bytes] | None:
+        """The next chunk: (the file's index, the number of its first line, the bytes)."""
+        from policygraph import dumpfile
+
+        while self.index < len(self.dumps):
+            path = self.dumps[self.index]
+            try:
+                if self.handle is None:
+                    self.handle, self.lines = dumpfile.open_dump(path), 0
+                chunk = self.handle.read(CHUNK_BYTES)
+                if chunk and not chunk.endswith(b"\n"):
+                    chunk += self.handle.readline()
+            except dumpfile.DECOMPRESSION_ERRORS as exc:
+                raise StoreError(f"cannot be decompressed: {exc}", path) from None
+            if chunk:
+                first = self.lines + 1
+                self.lines += chunk.count(b"\n")
+                return self.index, first, chunk
+            self.close()
+            self.index += 1
+        return None
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
 #: The graph name at the end of an N-Quads line of a build: ``… <graph> .``
