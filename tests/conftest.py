@@ -19,6 +19,24 @@ BUNDLED = SOURCES / "quality-improving-action-2017.txt"
 PINNED_EPOCH = "1800000000"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A build cache of this test session's own, in place of the user's
+    ``~/.cache/policygraph`` (``$XDG_CACHE_HOME``), for builds here and in the CLI
+    processes tests start.
+
+    Builds without ``--cache-dir`` use that cache, and a test that interrupts a build of
+    200 documents after 3 s failed once an earlier run had cached those documents: the
+    build was over before the interrupt. Every session now starts as a fresh machine
+    does, and leaves the user's cache alone.
+    """
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(folder))
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory):
     """The bundled document built into a temporary folder (a BuildResult)."""
