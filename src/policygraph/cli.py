@@ -265,16 +265,13 @@ def _when(timestamp: float) -> str:
 
 def _file_list(files: list[Path]) -> list[str]:
     """The build's files by name, a dump in parts once, as ``policygraph.nt (70 parts)``."""
-    from policygraph.dumpfile import whole_name
+    from policygraph.dumpfile import by_dump, whole_name
 
-    parts: dict[str, int] = {}
-    for path in files:
-        whole = whole_name(path.name)
-        if whole is not None:
-            parts[whole] = parts.get(whole, 0) + 1
-    listed = [path.name for path in files if whole_name(path.name) is None]
-    listed += [f"{whole} ({count} parts)" for whole, count in parts.items()]
-    return sorted(listed)
+    grouped = by_dump(path.name for path in files)
+    return [
+        f"{name} ({len(parts)} parts)" if whole_name(parts[0]) else name
+        for name, parts in grouped.items()
+    ]
 
 
 @main.command()

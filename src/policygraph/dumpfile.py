@@ -15,7 +15,7 @@ import glob
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -93,6 +93,15 @@ def whole_name(name: str) -> str | None:
     if len(number) < PART_DIGITS or not number.isdigit() or not suffixes:
         return None
     return f"{stem}.{suffixes}"
+
+
+def by_dump(names: Iterable[str]) -> dict[str, list[str]]:
+    """File names grouped by the dump they hold, sorted: a dump in parts under its name as
+    one file, with its parts in order; any other file under its own name, alone."""
+    grouped: dict[str, list[str]] = {}
+    for name in sorted(names):
+        grouped.setdefault(whole_name(name) or name, []).append(name)
+    return dict(sorted(grouped.items()))
 
 
 def find_all(folder: Path, name: str) -> list[Path]:

@@ -904,17 +904,20 @@ def home_page(
 
 def _dump_links(names: list[str]) -> list[dict[str, Any]]:
     """The dump files to list, a dump in parts once, with a link to each of its parts."""
-    from policygraph.dumpfile import whole_name
+    from policygraph.dumpfile import by_dump, whole_name
 
-    listed: dict[str, dict[str, Any]] = {}
-    for name in sorted(names):
-        whole = whole_name(name)
-        if whole is None:
-            listed[name] = {"name": name, "href": DUMPS_PATH + name, "parts": []}
-            continue
-        entry = listed.setdefault(whole, {"name": whole, "href": None, "parts": []})
-        entry["parts"].append({"number": len(entry["parts"]) + 1, "href": DUMPS_PATH + name})
-    return [listed[name] for name in sorted(listed)]
+    return [
+        {
+            "name": name,
+            "href": DUMPS_PATH + files[0],
+            "parts": [
+                {"number": number, "href": DUMPS_PATH + file}
+                for number, file in enumerate(files, start=1)
+                if whole_name(file)
+            ],
+        }
+        for name, files in by_dump(names).items()
+    ]
 
 
 # ---------------------------------------------------------------------------
