@@ -127,6 +127,10 @@ class BuildCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}{ENTRY_SUFFIX}"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry for ``key`` is on disk (it may still turn out unreadable)."""
+        return self._path(key).is_file()
+
     def get(self, key: str) -> Entry | None:
         """The entry for ``key``, or None when there is none (or it cannot be read)."""
         path = self._path(key)
