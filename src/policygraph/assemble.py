@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from policygraph import dumpfile, dumpparts, export
 from policygraph.buildcache import Entry
@@ -207,12 +206,12 @@ class _Tail:
     named: list[list[ox.Triple]]  # the triples of each of its named graphs
 
 
-def _tail(shared: set[str], citations: Graph, iris: Iris) -> _Tail:
+def _tail(shared: set[str], citations: Sequence[str], iris: Iris) -> _Tail:
     from policygraph.entailment import entailed_from
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
-    link_triples = export.sorted_triples(citations)
+    link_triples = export.sort_ox(parse_lines(citations))
     tail_lines = sorted(
         shared.union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
     )
@@ -275,7 +274,7 @@ def write_dumps(
     staging: Path,
     documents: Sequence[Piece],
     shared: set[str],
-    links: tuple[Graph, Sequence[Piece]],
+    links: tuple[Sequence[str], Sequence[Piece]],
     iris: Iris,
     compress: bool,
     part_triples: int,
@@ -285,7 +284,7 @@ def write_dumps(
     """Write every dump into ``staging``: headers, the documents' pieces, the tail.
 
     ``shared`` holds the N-Triples lines about shared resources that the documents
-    reported, ``links`` the citations graph and the similarity links' chunks (see
+    reported, ``links`` the citations (N-Triples lines) and the similarity links' chunks (see
     ``linkdump``). Each dump is one file, or parts of about ``part_triples`` triples
     (see :mod:`policygraph.dumpparts`), each part a complete file of its syntax with
     the prefixes its pieces use. ``keep`` is given each file's recipe (see

@@ -15,11 +15,14 @@ disjoint from the documents', from the shared tail and from each other; that is 
 lets their pieces be concatenated into union dumps that hold each triple once.
 
 The search for similar measures reads every document (its TF-IDF weights are corpus
-wide), so one changed document means searching again. When no document changed, the
-search's outcome is found in the cache under a key made of every document's key, and
-nothing about the links is computed again. When some changed, the search runs again,
-but chunks are cut where their content says (see :func:`_chunks`) and cached by their
-content, so only the chunks whose links changed are validated and written again.
+wide), so a change to a measure's text means searching again. When no measure changed,
+the search's outcome is found in the cache under a key made of the documents' digests
+of their measures, and nothing about the links is computed again. When some changed,
+the search runs again, but chunks are cut where their content says (see
+:func:`_chunks`) and cached by their content, so only the chunks whose links changed
+are validated and written again. The citations are small, but finding them normalises
+every title and number of the corpus; they are kept in the cache the same way, under
+the documents' digests of what they name and how they are named.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from policygraph.buildcache import BuildCache, Entry, tool_fingerprint
 from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_stats
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
-from policygraph.links import DocumentLinks, similarity_statements
-from policygraph.similarity import TOP_K, MeasureText, Similarity, similar_measures
+from policygraph.links import DocumentLinks, LinkSummary, cite_documents, similarity_statements
+from policygraph.similarity import TOP_K, Similarity, similar_measures
 from policygraph.workers import can_fork, forked_pool
 
 #: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
@@ -77,20 +80,19 @@ class LinkIndex:
     chunks: list[str]
 
 
-def links_key(measures: Sequence[MeasureText], settings: BuildSettings) -> str:
-    """The cache key of the similarity links between ``measures``, built with ``settings``.
+def links_key(features: Sequence[DocumentLinks], settings: BuildSettings) -> str:
+    """The cache key of the similarity links between the measures of ``features``.
 
     The search reads nothing of a document but its measures' IRIs, policies, themes and
-    text, so the key is made of those: a change elsewhere in a document (its title, date,
-    targets outside a measure's text, a typo in its preamble) does not search again.
+    text, and each document carries a digest of those (``measures_digest``), so the key
+    is made of the digests in build order: a change elsewhere in a document (its title,
+    date, targets outside a measure's text, a typo in its preamble) does not search again.
     """
     digest = hashlib.sha256(b"similarity links\0")
     for part in (tool_fingerprint(), settings.base_iri, str(settings.compress)):
         digest.update(part.encode("utf-8") + b"\0")
-    for measure in measures:
-        themes = sorted(measure.themes)
-        for part in (measure.iri, measure.policy, str(len(themes)), *themes, measure.text):
-            digest.update(len(part).to_bytes(8, "big") + part.encode("utf-8"))
+    for document in features:
+        digest.update(document.measures_digest)
     return digest.hexdigest()
 
 
@@ -104,11 +106,11 @@ def similarity_entries(
     """The chunks of this build's similarity links, from the cache or made now.
     ``features`` are the documents' link features, in build order.
     """
-    measures = [m for d in features for m in d.measures]
-    key = links_key(measures, settings)
+    key = links_key(features, settings)
     found = _cached(cache, key)
     if found is not None:
         return found
+    measures = [m for d in features for m in d.measures]
     links = similar_measures(measures, jobs=jobs)
     chunks = list(_chunks(links))
     keys = [_chunk_key(chunk, settings) for chunk in chunks]
@@ -118,8 +120,43 @@ def similarity_entries(
     for done, (index, entry) in enumerate(_run(tasks, settings, cache, jobs), start=1):
         entries[index] = entry
         progress(done, len(tasks))
-    cache.put(key, LinkIndex(len(links), keys), {name: b"" for name in PIECES})
+    cache.put(key, LinkIndex(len(links), keys), _NO_PIECES)
     return LinkOutcome(entries, len(links), True, len(tasks))  # type: ignore[arg-type]
+
+
+@dataclass
+class Citations:
+    """The citations between a build's documents, checked and ready for the dumps."""
+
+    lines: list[str]  # canonical N-Triples lines, sorted
+    summary: LinkSummary
+    report: Any  # shacl.ValidationReport
+
+
+def citations(
+    features: Sequence[DocumentLinks], iris: Iris, settings: BuildSettings, cache: BuildCache
+) -> Citations:
+    """The citations between the documents of ``features``, validated; from the cache when
+    no document changed what it names or how it is named (``policies_digest``)."""
+    from policygraph.shacl import validate_graph
+
+    digest = hashlib.sha256(b"citations\0")
+    for part in (tool_fingerprint(), iris.base):
+        digest.update(part.encode("utf-8") + b"\0")
+    for document in features:
+        digest.update(document.policies_digest)
+    key = digest.hexdigest()
+    found = cache.get(key)
+    if found is not None and isinstance(found.record, Citations):
+        return found.record
+    graph, summary = cite_documents(features, iris)
+    lines = export.ntriples_lines(export.sorted_triples(graph))
+    made = Citations(lines, summary, validate_graph(graph) if len(graph) else None)
+    cache.put(key, made, _NO_PIECES)
+    return made
+
+
+_NO_PIECES = {name: b"" for name in PIECES}
 
 
 def _cached(cache: BuildCache, key: str) -> LinkOutcome | None:
