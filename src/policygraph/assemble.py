@@ -25,7 +25,9 @@ it back.
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import os
 from array import array
 from collections import Counter
@@ -36,7 +38,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from policygraph import dumpfile, dumpparts, export
-from policygraph.buildcache import Entry
+from policygraph.buildcache import BuildCache, Entry, tool_fingerprint
 from policygraph.describe import DatasetStats, namespace_of
 from policygraph.docbuild import DocumentStats, term_hash
 from policygraph.dumpparts import Part, Piece
@@ -196,27 +198,78 @@ def _used(triples: Sequence[ox.Triple], graph_iri: str | None = None) -> dict[st
 
 
 @dataclass(frozen=True)
-class _Tail:
+class Tail:
     """What no document owns, ready to end the dumps: texts by piece name, prefixes used."""
 
     texts: dict[str, str]
     ttl_prefixes: set[str]
     trig_prefixes: set[str]
-    triples: list[ox.Triple]  # the tail's triples (shared, citations, vocabularies)
-    named: list[list[ox.Triple]]  # the triples of each of its named graphs
+    triples: list[ox.Triple]  # the tail's triples (shared, citations, vocabularies), each once
+    named_triples: int  # the statements of its named graphs, each graph's counted
 
 
-def _tail(shared: set[str], citations: Sequence[str], iris: Iris) -> _Tail:
+@dataclass(frozen=True)
+class TailRecord:
+    """What the cache keeps of a tail besides its texts (the entry's pieces)."""
+
+    ttl_prefixes: set[str]
+    trig_prefixes: set[str]
+    named_triples: int
+
+
+def dump_tail(
+    shared: set[str], citations: Sequence[str], iris: Iris, cache: BuildCache | None = None
+) -> Tail:
+    """The dumps' tail: the triples about shared resources (N-Triples ``shared``), the
+    citations (N-Triples lines) and the vocabularies, in every syntax.
+
+    Serialising it takes a second or more at corpus scale, and a rebuild after one change
+    mostly finds the same shared resources and citations, so it is kept in ``cache`` under
+    a key made of its inputs, the tool's fingerprint and this module's own code.
+    """
+    lines = sorted(shared)
+    digest = hashlib.sha256(b"dump tail\0")
+    for part in (tool_fingerprint(), _own_code(), iris.base, *lines, "\0", *citations):
+        digest.update(part.encode("utf-8") + b"\0")
+    key = digest.hexdigest()
+    found = cache.get(key) if cache is not None else None
+    if found is not None and isinstance(found.record, TailRecord):
+        return _tail_from(found)
+    tail = _tail(lines, citations, iris)
+    if cache is not None:
+        record = TailRecord(tail.ttl_prefixes, tail.trig_prefixes, tail.named_triples)
+        cache.put(key, record, {name: text.encode("utf-8") for name, text in tail.texts.items()})
+    return tail
+
+
+@functools.cache
+def _own_code() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _tail_from(entry: Entry) -> Tail:
+    record: TailRecord = entry.record
+    with entry.path.open("rb") as handle:
+        texts = {
+            name: os.pread(handle.fileno(), length, offset).decode("utf-8")
+            for name, (offset, length) in entry.offsets.items()
+        }
+    # the statistics count the tail's triples; they need no order
+    triples = parse_lines([texts["nt"]])
+    return Tail(texts, record.ttl_prefixes, record.trig_prefixes, triples, record.named_triples)
+
+
+def _tail(shared: list[str], citations: Sequence[str], iris: Iris) -> Tail:
     from policygraph.entailment import entailed_from
     from policygraph.shacl import vocabulary_graph
 
     vocabulary = export.sorted_triples(vocabulary_graph())
     link_triples = export.sort_ox(parse_lines(citations))
     tail_lines = sorted(
-        shared.union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
+        set(shared).union(export.ntriples_lines(vocabulary), export.ntriples_lines(link_triples))
     )
     tail = export.sort_ox(parse_lines(tail_lines))
-    shared_triples = export.sort_ox(parse_lines(sorted(shared)))
+    shared_triples = export.sort_ox(parse_lines(shared))
     named = [
         (iris.graph("links"), link_triples),
         (iris.shared_graph(), shared_triples),
@@ -235,10 +288,11 @@ def _tail(shared: set[str], citations: Sequence[str], iris: Iris) -> _Tail:
         "entailed": "".join(export.ntriples_lines(entailed_from(tail))),
     }
     trig_prefixes = set().union(*named_prefixes)
-    return _Tail(texts, set(tail_prefixes), trig_prefixes, tail, [t for _, t in named])
+    named_triples = sum(len(triples) for _, triples in named)
+    return Tail(texts, set(tail_prefixes), trig_prefixes, tail, named_triples)
 
 
-def _head(name: str, part: Part, tail: _Tail) -> str:
+def _head(name: str, part: Part, tail: Tail) -> str:
     """The header of dump ``name`` in ``part``: the prefixes its pieces (and tail) use."""
     if name == "jsonld":
         return export.jsonld_head()
@@ -252,7 +306,7 @@ def _head(name: str, part: Part, tail: _Tail) -> str:
     return export._header(export.header_prefixes(used))
 
 
-def _ending(name: str, part: Part, tail: _Tail) -> str:
+def _ending(name: str, part: Part, tail: Tail) -> str:
     if part.tail:
         return tail.texts[name]
     if name == "jsonld":
@@ -273,9 +327,8 @@ def _last_jsonld(part: Part) -> Piece | None:
 def write_dumps(
     staging: Path,
     documents: Sequence[Piece],
-    shared: set[str],
-    links: tuple[Sequence[str], Sequence[Piece]],
-    iris: Iris,
+    chunks: Sequence[Piece],
+    tail: Tail,
     compress: bool,
     part_triples: int,
     progress: Callable[[int], None],
@@ -283,22 +336,19 @@ def write_dumps(
 ) -> Dumps:
     """Write every dump into ``staging``: headers, the documents' pieces, the tail.
 
-    ``shared`` holds the N-Triples lines about shared resources that the documents
-    reported, ``links`` the citations (N-Triples lines) and the similarity links' chunks (see
-    ``linkdump``). Each dump is one file, or parts of about ``part_triples`` triples
-    (see :mod:`policygraph.dumpparts`), each part a complete file of its syntax with
-    the prefixes its pieces use. ``keep`` is given each file's recipe (see
-    ``outputledger``) before anything is written, and returns the names of the files it
-    has put into ``staging`` itself (unchanged since the last build); those are not
-    written.
+    ``chunks`` are the similarity links' pieces (see ``linkdump``), ``tail`` what
+    :func:`dump_tail` made of the rest. Each dump is one file, or parts of about
+    ``part_triples`` triples (see :mod:`policygraph.dumpparts`), each part a complete
+    file of its syntax with the prefixes its pieces use. ``keep`` is given each file's
+    recipe (see ``outputledger``) before anything is written, and returns the names of
+    the files it has put into ``staging`` itself (unchanged since the last build); those
+    are not written.
 
     Order in every dump: header, documents, similarity chunks, tail; in the dataset
     dumps the chunks and the citations make one run of the links graph.
     """
     from policygraph.outputledger import piece_source, recipe
 
-    citations, chunks = links
-    tail = _tail(shared, citations, iris)
     planned = dumpparts.plan(documents, chunks, len(tail.triples), part_triples)
     parts = planned or [Part([*documents, *chunks], tail=True)]
     numbers: list[int | None] = [None] if planned is None else list(range(1, len(parts) + 1))
@@ -335,7 +385,7 @@ def write_dumps(
         finally:
             writer.close()
     progress(len(documents))
-    return Dumps(tail.triples, tail.named, files, recipes, kept)
+    return Dumps(tail.triples, tail.named_triples, files, recipes, kept)
 
 
 @dataclass(frozen=True)
@@ -343,9 +393,9 @@ class Dumps:
     """What :func:`write_dumps` wrote, for the statistics and the ledger."""
 
     tail: list[ox.Triple]  # the tail's triples
-    # the triples of the named graphs written after the documents' other than the chunks'
-    # (citations, shared resources, vocabularies)
-    named_tail: list[list[ox.Triple]]
+    # the statements of the named graphs written after the documents' other than the
+    # chunks' (citations, shared resources, vocabularies), each graph's counted
+    named_tail_triples: int
     dumps: dict[str, list[Path]]  # each dump's name as one file -> the files holding it
     recipes: dict[str, str]  # file name -> recipe
     kept: set[str]  # names of the files kept from the last build, not written

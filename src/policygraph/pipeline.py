@@ -469,12 +469,12 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
 
     ledger = OutputLedger(work.cache.folder, out)
     with timer.stage("export"), atomic_output(out) as staging:
+        tail = assemble.dump_tail(shared, cited.lines, iris, work.cache)
         dumps = assemble.write_dumps(
             staging,
             pieces,
-            shared,
-            (cited.lines, chunks),
-            iris,
+            chunks,
+            tail,
             settings.compress,
             work.part_triples,
             say_export,
@@ -483,7 +483,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         dataset = stats.finish(dumps.tail)
         result.triples = dataset.triples
         # each graph's statements once: own (documents, link chunks) and the tail's graphs
-        result.quads = stats.own_triples + sum(map(len, dumps.named_tail))
+        result.quads = stats.own_triples + dumps.named_tail_triples
         result.dumps_written = (dumps.written, len(dumps.files))
         examples = [d.iri for d in result.documents[:3]]
         description = describe(
