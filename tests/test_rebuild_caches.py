@@ -193,3 +193,38 @@ def test_the_collector_is_left_as_it_was_found(corpus: Path, tmp_path: Path) -> 
     with pytest.raises(InputError, match=re.escape("zz-bad.txt")):
         build([copy], out=tmp_path / "other", cache_dir=tmp_path / "cache", jobs=2)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+_TRACE: dict = {}
+
+
+def _traced_work(task):  # type: ignore[no-untyped-def]
+    """``pipeline._work`` noting the process it ran in (module level: sent to workers)."""
+    with _TRACE["file"].open("a") as pids:
+        pids.write(f"{os.getpid()}\n")
+    return _TRACE["work"](task)
+
+
+def test_one_changed_document_is_built_beside_the_reading(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more than one job, even a single document to build goes to a worker, so it
+    is built while this process reads the cached entries; with one job it is built here."""
+    import policygraph.pipeline as pipeline
+
+    cache = tmp_path / "cache"
+    build([corpus], out=tmp_path / "first", cache_dir=cache, jobs=2)
+    copy = _edited(corpus, tmp_path / "corpus", r"(\d+)%", r"\g<1>.5%")
+    where = tmp_path / "pids"
+    _TRACE.update(file=where, work=pipeline._work)  # forked workers inherit it
+    monkeypatch.setattr(pipeline, "_work", _traced_work)
+    second = build([copy], out=tmp_path / "second", cache_dir=cache, jobs=2)
+    assert second.cached == CORPUS_SIZE - 1
+    assert where.read_text().split() != [str(os.getpid())]
+    assert len(where.read_text().split()) == 1
+    where.unlink()
+    other = sorted(copy.iterdir())[-1]  # another document changed, one job this time
+    other.write_text(other.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    third = build([copy], out=tmp_path / "third", cache_dir=cache, jobs=1)
+    assert third.cached == CORPUS_SIZE - 1
+    assert where.read_text().split() == [str(os.getpid())]

@@ -316,11 +316,14 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
 @contextmanager
 def _builders(todo: list[int], settings, cache, jobs):  # type: ignore[no-untyped-def]
     """A function that builds a list of tasks lazily: in worker processes, one per core
-    (at most one per task), or here when one job is asked for."""
-    jobs = max(1, min(jobs or default_jobs(), len(todo)))
-    if jobs == 1:
+    and at most one per task in ``todo``, or here when one job is asked for or ``todo``
+    is empty. A single task gets a worker too, to be built while this process reads
+    the cached entries."""
+    requested = jobs or default_jobs()
+    if requested == 1 or not todo:
         yield lambda tasks: map(_work, tasks)
         return
+    jobs = min(requested, len(todo))
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
