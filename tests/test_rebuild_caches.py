@@ -199,9 +199,10 @@ _TRACE: dict = {}
 
 
 def _traced_work(task):  # type: ignore[no-untyped-def]
-    """``pipeline._work`` noting the process it ran in (module level: sent to workers)."""
+    """``pipeline._work`` noting the process it ran in, and whether the cyclic collector
+    was on there (module level: it is sent to workers)."""
     with _TRACE["file"].open("a") as pids:
-        pids.write(f"{os.getpid()}\n")
+        pids.write(f"{os.getpid()} {gc.isenabled()}\n")
     return _TRACE["work"](task)
 
 
@@ -220,11 +221,12 @@ def test_one_changed_document_is_built_beside_the_reading(
     monkeypatch.setattr(pipeline, "_work", _traced_work)
     second = build([copy], out=tmp_path / "second", cache_dir=cache, jobs=2)
     assert second.cached == CORPUS_SIZE - 1
-    assert where.read_text().split() != [str(os.getpid())]
-    assert len(where.read_text().split()) == 1
+    assert where.read_text().split() != [str(os.getpid()), "True"]
+    assert where.read_text().split()[1:] == ["True"]  # one document, collector on
     where.unlink()
     other = sorted(copy.iterdir())[-1]  # another document changed, one job this time
     other.write_text(other.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     third = build([copy], out=tmp_path / "third", cache_dir=cache, jobs=1)
     assert third.cached == CORPUS_SIZE - 1
-    assert where.read_text().split() == [str(os.getpid())]
+    # built here, and with the collector on: a document's graph makes cyclic garbage
+    assert where.read_text().split() == [str(os.getpid()), "True"]

@@ -269,7 +269,6 @@ def _init_worker(settings: object, cache: object) -> None:
     from policygraph.workers import quiet_signals
 
     quiet_signals()  # the parent decides what an interrupt does
-    gc.enable()  # forked while the parent's collector was paused (see below)
     _set_work(settings, cache)
 
 
@@ -299,12 +298,13 @@ def _document_entries(sources, settings, cache, jobs, say, result):  # type: ign
     absent = [i for i, key in enumerate(keys) if not cache.has(key)]
     total = len(sources)
     _set_work(settings, cache)
-    with _collector_paused(), _builders(absent, settings, cache, jobs) as build:
+    with _builders(absent, settings, cache, jobs) as build:
         building = build([(i, sources[i], keys[i]) for i in absent])
         wanted = set(absent)
-        for i, key in enumerate(keys):
-            if i not in wanted:
-                entries[i] = cache.get(key)
+        with _collector_paused():  # not while building here: a document's graph has cycles
+            for i, key in enumerate(keys):
+                if i not in wanted:
+                    entries[i] = cache.get(key)
         unreadable = [i for i in range(total) if entries[i] is None and i not in wanted]
         result.cached = total - len(absent) - len(unreadable)
         say(Progress("documents", result.cached, total, f"({result.cached} unchanged)"))
@@ -339,13 +339,13 @@ def _builders(todo: list[int], settings, cache, jobs):  # type: ignore[no-untype
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector out of the way while records pile up.
+    """Keep Python's cyclic garbage collector out of the way while records are read.
 
     Reading ten thousand records makes millions of small objects that live to the end
     of the build; each full collection walks all of them again, and at corpus scale
-    that took about a third of a rebuild's time. The records hold no cycles, so the
-    collector is paused while they are read and then told to leave them alone
-    (``gc.freeze``); :func:`build` lets it see them again at the end.
+    that took about a third of a rebuild's time. Reading makes no cyclic garbage, so
+    the collector is paused while the records are read and then told to leave them
+    alone (``gc.freeze``); :func:`build` lets it see them again at the end.
     """
     enabled = gc.isenabled()
     gc.disable()
