@@ -4,6 +4,7 @@ when what it was made of is unchanged, and then equal what would be made afresh.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import pickle
@@ -13,16 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from policygraph import assemble
+from policygraph import assemble, linkdump
 from policygraph.buildcache import BuildCache
+from policygraph.docbuild import BuildSettings
 from policygraph.errors import InputError
 from policygraph.iris import Iris
-from policygraph.links import DocumentLinks, Mention, PolicyLinks
+from policygraph.links import DocumentLinks, Mention, PackedLinks, PolicyLinks, unpacked
 from policygraph.pipeline import build, collect_sources
 from policygraph.similarity import MeasureText
 from tests.support.corpus import write_corpus
 
 CORPUS_SIZE = 6
+_SETTINGS = BuildSettings("http://example.org/", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +233,19 @@ def test_one_changed_document_is_built_beside_the_reading(
     assert third.cached == CORPUS_SIZE - 1
     # built here, and with the collector on: a document's graph makes cyclic garbage
     assert where.read_text().split() == [str(os.getpid()), "True"]
+
+
+def test_packed_features_keep_their_digests_and_unpack_whole() -> None:
+    base = _features()
+    packed = PackedLinks.pack(base)
+    assert (packed.measures_digest, packed.policies_digest) == (
+        base.measures_digest,
+        base.policies_digest,
+    )
+    assert packed.unpack() == base
+    assert unpacked([packed, base]) == [base, base]
+    assert linkdump.links_key([packed], _SETTINGS) == linkdump.links_key([base], _SETTINGS)
+    other = _features(text="another text")
+    assert linkdump.links_key([PackedLinks.pack(other)], _SETTINGS) != linkdump.links_key(
+        [packed], _SETTINGS
+    )

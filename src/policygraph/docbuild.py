@@ -83,7 +83,7 @@ class DocumentRecord:
     graph_iri: str
     warnings: list[str]
     report: Any  # shacl.ValidationReport
-    links: Any  # links.DocumentLinks: what linking documents needs of this one
+    links: Any  # links.PackedLinks: what linking documents needs of this one
     sdg: Any  # sdg.LinkCounts
     shared: list[str]  # N-Triples lines of triples about shared resources
     ttl_prefixes: set[str]
@@ -129,7 +129,7 @@ def build_document(
     from policygraph.entailment import entailed_from
     from policygraph.graph import document_graph
     from policygraph.iris import Iris
-    from policygraph.links import link_features
+    from policygraph.links import PackedLinks, link_features
     from policygraph.objectives import extract_objectives
     from policygraph.parse import parse_file
     from policygraph.sdg import add_sdg_links
@@ -161,7 +161,7 @@ def build_document(
     triples = export.sorted_triples(graph)
     report = validate_triples(triples, dict(graph.namespaces()))
     clock.lap("validate")
-    links = link_features(graph)
+    links = PackedLinks.pack(link_features(graph))
     clock.lap("links")
 
     graph_iri = iris.graph(document.doc_id)

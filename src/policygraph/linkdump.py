@@ -41,7 +41,14 @@ from policygraph.buildcache import BuildCache, Entry, tool_fingerprint
 from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_stats
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
-from policygraph.links import DocumentLinks, LinkSummary, cite_documents, similarity_statements
+from policygraph.links import (
+    DocumentLinks,
+    LinkSummary,
+    PackedLinks,
+    cite_documents,
+    similarity_statements,
+    unpacked,
+)
 from policygraph.similarity import TOP_K, Similarity, similar_measures
 from policygraph.workers import can_fork, forked_pool
 
@@ -80,7 +87,7 @@ class LinkIndex:
     chunks: list[str]
 
 
-def links_key(features: Sequence[DocumentLinks], settings: BuildSettings) -> str:
+def links_key(features: Sequence[DocumentLinks | PackedLinks], settings: BuildSettings) -> str:
     """The cache key of the similarity links between the measures of ``features``.
 
     The search reads nothing of a document but its measures' IRIs, policies, themes and
@@ -97,7 +104,7 @@ def links_key(features: Sequence[DocumentLinks], settings: BuildSettings) -> str
 
 
 def similarity_entries(
-    features: Sequence[DocumentLinks],
+    features: Sequence[DocumentLinks | PackedLinks],
     settings: BuildSettings,
     cache: BuildCache,
     jobs: int,
@@ -110,7 +117,7 @@ def similarity_entries(
     found = _cached(cache, key)
     if found is not None:
         return found
-    measures = [m for d in features for m in d.measures]
+    measures = [m for d in unpacked(features) for m in d.measures]
     links = similar_measures(measures, jobs=jobs)
     chunks = list(_chunks(links))
     keys = [_chunk_key(chunk, settings) for chunk in chunks]
@@ -134,7 +141,10 @@ class Citations:
 
 
 def citations(
-    features: Sequence[DocumentLinks], iris: Iris, settings: BuildSettings, cache: BuildCache
+    features: Sequence[DocumentLinks | PackedLinks],
+    iris: Iris,
+    settings: BuildSettings,
+    cache: BuildCache,
 ) -> Citations:
     """The citations between the documents of ``features``, validated; from the cache when
     no document changed what it names or how it is named (``policies_digest``)."""
@@ -149,7 +159,7 @@ def citations(
     found = cache.get(key)
     if found is not None and isinstance(found.record, Citations):
         return found.record
-    graph, summary = cite_documents(features, iris)
+    graph, summary = cite_documents(unpacked(features), iris)
     lines = export.ntriples_lines(export.sorted_triples(graph))
     made = Citations(lines, summary, validate_graph(graph) if len(graph) else None)
     cache.put(key, made, _NO_PIECES)
