@@ -385,17 +385,13 @@ def write_dumps(
         finally:
             writer.close()
     progress(len(documents))
-    return Dumps(tail.triples, tail.named_triples, files, recipes, kept)
+    return Dumps(files, recipes, kept)
 
 
 @dataclass(frozen=True)
 class Dumps:
-    """What :func:`write_dumps` wrote, for the statistics and the ledger."""
+    """What :func:`write_dumps` wrote, for the description and the ledger."""
 
-    tail: list[ox.Triple]  # the tail's triples
-    # the statements of the named graphs written after the documents' other than the
-    # chunks' (citations, shared resources, vocabularies), each graph's counted
-    named_tail_triples: int
     dumps: dict[str, list[Path]]  # each dump's name as one file -> the files holding it
     recipes: dict[str, str]  # file name -> recipe
     kept: set[str]  # names of the files kept from the last build, not written

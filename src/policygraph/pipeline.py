@@ -483,10 +483,10 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
             say_export,
             lambda recipes: ledger.link_unchanged(recipes, staging),
         )
-        dataset = stats.finish(dumps.tail)
+        dataset = stats.finish(tail.triples)
         result.triples = dataset.triples
         # each graph's statements once: own (documents, link chunks) and the tail's graphs
-        result.quads = stats.own_triples + dumps.named_tail_triples
+        result.quads = stats.own_triples + tail.named_triples
         result.dumps_written = (dumps.written, len(dumps.files))
         examples = [d.iri for d in result.documents[:3]]
         description = describe(
