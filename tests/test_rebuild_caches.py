@@ -107,14 +107,21 @@ def test_a_changed_citation_is_found_again(corpus: Path, tmp_path: Path) -> None
     assert _bytes(tmp_path / "second") != _bytes(tmp_path / "first")
 
 
-def test_an_edit_outside_every_citation_keeps_them(corpus: Path, tmp_path: Path) -> None:
+def test_an_edit_outside_every_citation_keeps_them(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     first = build([corpus], out=tmp_path / "first", cache_dir=cache)
     copy = _edited(corpus, tmp_path / "corpus", r"(\d+)%", r"\g<1>.5%")
+    found = []
+    cite = linkdump.cite_documents
+    monkeypatch.setattr(linkdump, "cite_documents", lambda *a: found.append(1) or cite(*a))
     second = build([copy], out=tmp_path / "second", cache_dir=cache)
+    assert found == []  # taken from the cache, not found again
     assert second.links is not None and first.links is not None
     assert second.links.citations == first.links.citations
     build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
+    assert found == [1]  # a fresh cache finds them
     assert _bytes(tmp_path / "second") == _bytes(tmp_path / "fresh")
 
 
