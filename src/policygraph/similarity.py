@@ -100,6 +100,19 @@ def _combined(theme_score: Decimal, text_score: Decimal) -> Decimal:
 # -- the TF-IDF vectors ---------------------------------------------------------------------
 
 
+def inverse_frequency(frequency: int, total: int) -> float:
+    """The weight of an n-gram found in ``frequency`` of ``total`` measures.
+
+    Smoothed (as if one more measure held every n-gram), so no weight is zero or
+    infinite, and at least 1, so an n-gram every measure shares still counts a little.
+    It is the only place the whole build enters a measure's vector: a change to one
+    measure's wording can change the weight of an n-gram that thousands of others
+    hold, which is why such a change means searching again (``bench/idf_study.py``
+    measures how often).
+    """
+    return 1 + math.log((1 + total) / (1 + frequency))
+
+
 # A character that may be part of an n-gram: a letter or digit (not "_"), as _SEPARATOR splits.
 _GRAM_CHARACTER = re.compile(r"[^\W_]")
 _CODE_BITS = 21  # every code point is below 2**21
@@ -171,7 +184,7 @@ class _Vectors:
         del keys
         total = len(texts)
         df = np.bincount(ids, minlength=vocabulary.size)
-        idf = {d: 1 + math.log((1 + total) / (1 + d)) for d in np.unique(df).tolist()}
+        idf = {d: inverse_frequency(d, total) for d in np.unique(df).tolist()}
         tf_part = {t: 1 + math.log(t) for t in np.unique(tf).tolist()}
         idf_of = np.array([idf[d] for d in df.tolist()], dtype=np.float64)
         tf_of = np.zeros(int(tf.max(initial=0)) + 1, dtype=np.float64)
