@@ -17,7 +17,7 @@ from rdflib.compare import isomorphic
 
 from policygraph.errors import InputError, NonConformanceError
 from policygraph.pipeline import build
-from tests.support.corpus import write_corpus
+from tests.support.corpus import folder_bytes, write_corpus
 
 DUMPS = (
     "policygraph.nt",
@@ -48,10 +48,6 @@ def parallel(corpus: Path, pinned: pytest.MonkeyPatch, tmp_path_factory: pytest.
     root = tmp_path_factory.mktemp("parallel")
     result = build([corpus], out=root / "out", cache_dir=root / "cache", jobs=2)
     return result, root
-
-
-def _bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def _copy(corpus: Path, folder: Path) -> Path:
@@ -149,7 +145,7 @@ def test_a_document_built_alone_is_its_graph_in_the_corpus(
 def test_one_process_and_two_write_the_same_bytes(corpus: Path, parallel, tmp_path: Path) -> None:
     _, root = parallel
     build([corpus], out=tmp_path / "serial", jobs=1)
-    assert _bytes(tmp_path / "serial") == _bytes(root / "out")
+    assert folder_bytes(tmp_path / "serial") == folder_bytes(root / "out")
 
 
 def test_a_rebuild_reuses_every_unchanged_document(corpus: Path, parallel, tmp_path: Path) -> None:
@@ -158,7 +154,7 @@ def test_a_rebuild_reuses_every_unchanged_document(corpus: Path, parallel, tmp_p
     assert again.cached == CORPUS_SIZE
     assert again.document_timings == {}  # no document stage ran
     assert again.similarity[0] is False  # nor the similarity search
-    assert _bytes(tmp_path / "again") == _bytes(root / "out")
+    assert folder_bytes(tmp_path / "again") == folder_bytes(root / "out")
 
 
 def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_path: Path) -> None:
@@ -174,7 +170,7 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     assert second.cached == CORPUS_SIZE - 1
     # no measure's text changed: the similarity links are those of the first build
     assert second.similarity[0] is False
-    assert _bytes(tmp_path / "second") == _bytes(root / "out")
+    assert folder_bytes(tmp_path / "second") == folder_bytes(root / "out")
 
 
 def test_a_changed_measure_searches_again(corpus: Path, parallel, tmp_path: Path) -> None:
@@ -195,7 +191,7 @@ def test_a_changed_measure_searches_again(corpus: Path, parallel, tmp_path: Path
     assert second.similarity[0] is True
     fresh = build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
     assert fresh.similarity[0] is True
-    assert _bytes(tmp_path / "second") == _bytes(tmp_path / "fresh")
+    assert folder_bytes(tmp_path / "second") == folder_bytes(tmp_path / "fresh")
 
 
 def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(
@@ -210,12 +206,12 @@ def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(
     again = build([corpus], out=out, cache_dir=cache)
     assert again.dumps_written == (0, len(DUMPS))
     assert {name: (out / name).stat().st_ino for name in DUMPS} == inodes
-    assert _bytes(out) == _bytes(root / "out")
+    assert folder_bytes(out) == folder_bytes(root / "out")
     # a published dump changed by hand is not trusted: it is written again
     (out / "policygraph.nt").write_bytes(b"")
     third = build([corpus], out=out, cache_dir=cache)
     assert third.dumps_written == (1, len(DUMPS))
-    assert _bytes(out) == _bytes(root / "out")
+    assert folder_bytes(out) == folder_bytes(root / "out")
     # another output folder has no dumps to keep
     elsewhere = build([corpus], out=tmp_path / "elsewhere", cache_dir=cache)
     assert elsewhere.dumps_written == (len(DUMPS), len(DUMPS))
@@ -226,15 +222,17 @@ def test_a_change_rewrites_every_dump(corpus: Path, parallel, tmp_path: Path) ->
     copy = _copy(corpus, tmp_path / "corpus")
     out, cache = tmp_path / "out", tmp_path / "cache"
     build([copy], out=out, cache_dir=cache)
-    before = _bytes(out)
+    before = folder_bytes(out)
     changed = copy / Path(result.documents[-1].path).name
     changed.write_text(changed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     second = build([copy], out=out, cache_dir=cache)
     assert second.dumps_written == (len(DUMPS), len(DUMPS))
-    assert all(_bytes(out)[name] != before[name] for name in ("policygraph.nt", "policygraph.ttl"))
+    assert all(
+        folder_bytes(out)[name] != before[name] for name in ("policygraph.nt", "policygraph.ttl")
+    )
     fresh = tmp_path / "fresh"
     build([copy], out=fresh, cache_dir=tmp_path / "fresh-cache")
-    assert _bytes(out) == _bytes(fresh)
+    assert folder_bytes(out) == folder_bytes(fresh)
 
 
 def test_links_in_small_chunks_are_the_same_dataset(
@@ -301,12 +299,12 @@ def test_a_bad_document_stops_the_build_and_keeps_the_last_good_one(
     copy = _copy(corpus, tmp_path / "corpus")
     out = tmp_path / "out"
     build([copy], out=out, cache_dir=tmp_path / "cache")
-    before = _bytes(out)
+    before = folder_bytes(out)
     (copy / "zz-broken.txt").write_bytes(b"\xff\xfe not text")
     with pytest.raises(InputError) as raised:
         build([copy], out=out, cache_dir=tmp_path / "cache", jobs=2)
     assert "zz-broken.txt" in str(raised.value)
-    assert _bytes(out) == before
+    assert folder_bytes(out) == before
 
 
 def test_the_cache_key_follows_the_document_stage_code_only() -> None:

@@ -22,7 +22,7 @@ from policygraph.iris import Iris
 from policygraph.links import DocumentLinks, Mention, PackedLinks, PolicyLinks, unpacked
 from policygraph.pipeline import build, collect_sources
 from policygraph.similarity import MeasureText
-from tests.support.corpus import write_corpus
+from tests.support.corpus import folder_bytes, write_corpus
 
 CORPUS_SIZE = 6
 _SETTINGS = BuildSettings("http://example.org/", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
@@ -36,10 +36,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
-
-
-def _bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def _edited(corpus: Path, folder: Path, pattern: str, replacement: str) -> Path:
@@ -103,8 +99,8 @@ def test_a_changed_citation_is_found_again(corpus: Path, tmp_path: Path) -> None
     second = build([copy], out=tmp_path / "second", cache_dir=cache)
     assert second.cached == CORPUS_SIZE - 1
     build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
-    assert _bytes(tmp_path / "second") == _bytes(tmp_path / "fresh")
-    assert _bytes(tmp_path / "second") != _bytes(tmp_path / "first")
+    assert folder_bytes(tmp_path / "second") == folder_bytes(tmp_path / "fresh")
+    assert folder_bytes(tmp_path / "second") != folder_bytes(tmp_path / "first")
 
 
 def test_an_edit_outside_every_citation_keeps_them(
@@ -122,7 +118,7 @@ def test_an_edit_outside_every_citation_keeps_them(
     assert second.links.citations == first.links.citations
     build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
     assert found == [1]  # a fresh cache finds them
-    assert _bytes(tmp_path / "second") == _bytes(tmp_path / "fresh")
+    assert folder_bytes(tmp_path / "second") == folder_bytes(tmp_path / "fresh")
 
 
 # -- the dumps' tail ------------------------------------------------------------------------
@@ -192,7 +188,7 @@ def test_an_unreadable_entry_is_built_again(corpus: Path, tmp_path: Path) -> Non
     entries[-1].write_bytes(entries[-1].read_bytes()[:40])  # the largest: a document's
     again = build([corpus], out=tmp_path / "again", cache_dir=cache, jobs=2)
     assert again.cached == CORPUS_SIZE - 1
-    assert _bytes(tmp_path / "again") == _bytes(tmp_path / "first")
+    assert folder_bytes(tmp_path / "again") == folder_bytes(tmp_path / "first")
 
 
 def test_the_collector_is_left_as_it_was_found(corpus: Path, tmp_path: Path) -> None:

@@ -44,8 +44,8 @@ from policygraph.docbuild import DocumentStats, term_hash
 from policygraph.dumpparts import Part, Piece
 from policygraph.entailment import ENTAILED_FILE
 from policygraph.iris import Iris
+from policygraph.pipeline import DUMP_STEM
 
-DUMP_STEM = "policygraph"
 _FILE_NAMES = {
     "nt": f"{DUMP_STEM}.nt",
     "nq": f"{DUMP_STEM}.nq",

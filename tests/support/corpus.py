@@ -18,3 +18,8 @@ def write_corpus(folder: Path, documents: int, seed: int) -> Path:
         capture_output=True,
     )  # fmt: skip
     return folder
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file of a build folder by name, for comparing two builds byte for byte."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
