@@ -19,10 +19,11 @@ Method:
 2. *Edits.* ``--edits`` one-measure edits are drawn, three kinds in turn: a word
    replaced by one of the language's 3,000 commonest words, a word inserted, a number
    changed. For each edit and each counting rule (exact; buckets of ratio r, exact
-   below 16) it reports how many *other* measures hold an n-gram whose weight changes,
-   summed over those n-grams: an upper bound on the vectors that change.
+   below 16; the count's four leading binary digits) it reports how many *other*
+   measures hold an n-gram whose weight changes, summed over those n-grams: an upper
+   bound on the vectors that change.
 3. *Quality.* The similarity search runs on the measures of the first ``--policies``
-   policies (by id) with exact counts and with each bucket ratio; it reports the share
+   policies (by id) with exact counts and under each rule; it reports the share
    of measures whose ranked list is unchanged, the overlap of the linked pairs and the
    largest change of a kept pair's score.
 
@@ -51,28 +52,46 @@ from policygraph.iris import Iris
 from policygraph.links import unpacked
 from policygraph.pipeline import build, build_time, collect_sources
 
-RATIOS = {"exact": None, "2^(1/8)": 2**0.125, "2^(1/4)": 2**0.25, "2^(1/2)": 2**0.5}
+# a rule: None (exact counts), a float r (geometric buckets of ratio r, exact below
+# EXACT_BELOW), or an int b (the count with all but its b leading binary digits cleared)
+RATIOS: dict[str, float | int | None] = {
+    "exact": None,
+    "4 leading bits": 4,
+    "2^(1/8)": 2**0.125,
+    "2^(1/4)": 2**0.25,
+    "2^(1/2)": 2**0.5,
+}
 EXACT_BELOW = 16
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = {"en": re.compile(r"[A-Za-z]+"), "zh": re.compile(r"[\u4e00-\u9fff]{2}")}
 
 
-def bucketed(count: int, ratio: float | None) -> int:
-    """The count a bucket stands for: the count itself below ``EXACT_BELOW``, else the
-    bucket's lower bound, EXACT_BELOW·ratioᵏ rounded down."""
-    if ratio is None or count < EXACT_BELOW:
+def bucketed(count: int, rule: float | int | None) -> int:
+    """The count a bucket stands for under ``rule`` (see ``RATIOS``).
+
+    A geometric bucket stands for its lower bound, EXACT_BELOW·rᵏ rounded down. Clearing
+    all but the b leading binary digits needs no floating point, so it would be the same
+    on every machine; with b = 4, counts below 16 stay exact and a bucket spans 1/16 to
+    1/8 of its counts, about the width of ratio 2^(1/8).
+    """
+    if rule is None or count < EXACT_BELOW:
         return count
-    return int(EXACT_BELOW * ratio ** math.floor(math.log(count / EXACT_BELOW, ratio)))
+    if isinstance(rule, int):
+        return count & ~((1 << max(0, count.bit_length() - rule)) - 1)
+    return int(EXACT_BELOW * rule ** math.floor(math.log(count / EXACT_BELOW, rule)))
 
 
 def read_measures(corpus: Path, cache_dir: Path) -> list[similarity.MeasureText]:
-    """Every measure of the corpus, from the link features the build cached."""
-    with tempfile.TemporaryDirectory(prefix="idf-study-") as out:
-        build([corpus], out=out, cache_dir=cache_dir)
+    """Every measure of the corpus, from the link features the build cached (the
+    corpus is built first if the cache lacks a document)."""
     settings = BuildSettings(Iris(None).base, build_time(), False)
     cache = BuildCache(cache_dir)
+    sources = collect_sources([corpus])
+    if not all(cache.has(entry_key(source, settings)) for source in sources):
+        with tempfile.TemporaryDirectory(prefix="idf-study-") as out:
+            build([corpus], out=out, cache_dir=cache_dir)
     features = []
-    for source in collect_sources([corpus]):
+    for source in sources:
         entry = cache.get(entry_key(source, settings))
         if entry is None:
             sys.exit(f"{source}: not in the cache {cache_dir} after the build")
@@ -121,12 +140,12 @@ def edit_study(measures: list[similarity.MeasureText], edits: int, seed: int) ->
             continue
         kinds[trial % 3] += 1
         before, after = grams[row], frozenset(similarity.ngrams(new))
-        for name, ratio in RATIOS.items():
+        for name, rule in RATIOS.items():
             held = 0
             for gram in before ^ after:
                 old = frequency[gram]
                 new_count = old + (1 if gram in after else -1)
-                if bucketed(old, ratio) != bucketed(new_count, ratio):
+                if bucketed(old, rule) != bucketed(new_count, rule):
                     held += old - (1 if gram in before else 0)  # measures other than this one
             others[name].append(held)
     for name, counts in others.items():
@@ -149,9 +168,9 @@ def quality_study(measures: list[similarity.MeasureText], policies: int, jobs: i
     exact = similarity.inverse_frequency
     results = {}
     try:
-        for name, ratio in RATIOS.items():
+        for name, rule in RATIOS.items():
             similarity.inverse_frequency = (  # type: ignore[assignment]
-                lambda f, t, r=ratio: exact(bucketed(f, r), bucketed(t, r))
+                lambda f, t, r=rule: exact(bucketed(f, r), bucketed(t, r))
             )
             started = time.perf_counter()
             links = similarity.similar_measures(chosen, jobs=jobs)
