@@ -1,7 +1,9 @@
-"""What the benchmark scripts share: mapping documents to RDF exactly as the pipeline does."""
+"""What the benchmark scripts share: mapping documents to RDF exactly as the pipeline does,
+the canned queries as they are timed, and a query on rdflib under a time cap."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from policygraph.iris import Iris
 from policygraph.objectives import extract_objectives
 from policygraph.parse import parse_file
 from policygraph.pipeline import build_time
+from policygraph.query import Query, catalogue
 from policygraph.sdg import add_sdg_links
 from policygraph.themes import assign_themes
 
@@ -41,3 +44,40 @@ def map_documents(sources: list[Path], iris: Iris | None = None, every: int = 0)
             elapsed = time.perf_counter() - started
             print(f"{elapsed:9.2f} mapped {number}/{len(sources)}", flush=True)
     return graphs
+
+
+def canned_cases(policy: str | None) -> list[tuple[str, Query, dict[str, str]]]:
+    """Every canned query with its defaults bound and the rest unbound (over the whole
+    corpus), and again with ``policy`` bound where the query takes one: (label, query,
+    given parameters)."""
+    cases: list[tuple[str, Query, dict[str, str]]] = []
+    for name, query in sorted(catalogue().items()):
+        cases.append((name, query, {}))
+        if policy and any(p.name == "policy" for p in query.params):
+            cases.append((f"{name} (policy={policy})", query, {"policy": policy}))
+    return cases
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Timeout
+
+
+def rdflib_answer(dataset, text: str, cap: int) -> tuple[int, float | None]:  # type: ignore[no-untyped-def]
+    """Rows and seconds of the query ``text`` on an rdflib graph or dataset, the answer
+    fully read; (-1, None) when it was still running after ``cap`` seconds (SIGALRM:
+    rdflib evaluates in Python, so the alarm interrupts it)."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(cap)
+    mark = time.perf_counter()
+    try:
+        rows = len(list(dataset.query(text)))
+        return rows, time.perf_counter() - mark
+    except _Timeout:
+        return -1, None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -27,17 +27,17 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import signal
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
+from bench_common import canned_cases, rdflib_answer  # type: ignore[import-not-found]
 
 from policygraph import dumpfile
 from policygraph.endpoint import inline_values
-from policygraph.query import bind, catalogue, run_local
+from policygraph.query import bind, run_local
 
 
 def _rss_mib() -> float:
@@ -62,14 +62,6 @@ def _rows(result: object) -> int:
     return 1
 
 
-class _Timeout(Exception):
-    pass
-
-
-def _alarm(signum: int, frame: object) -> None:
-    raise _Timeout
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("build", type=Path)
@@ -91,11 +83,7 @@ def main(argv: list[str]) -> int:
     print(json.dumps({**loaded, "rss_mib": round(_rss_mib(), 1)}), flush=True)
     policy = _one_policy(store)
 
-    cases = []
-    for name, query in sorted(catalogue().items()):
-        cases.append((name, query, {}))
-        if policy and any(p.name == "policy" for p in query.params):
-            cases.append((f"{name} (policy={policy})", query, {"policy": policy}))
+    cases = canned_cases(policy)
     medians: dict[str, float] = {}
     rows_by_label: dict[str, int] = {}
     capped: list[str] = []
@@ -121,24 +109,16 @@ def main(argv: list[str]) -> int:
 
         mark = time.perf_counter()
         dataset = Dataset(default_union=True)
-        dataset.parse(dump, format="nquads")
+        for dump in dumps:
+            dataset.parse(dump, format="nquads")
         print(json.dumps({"engine": "rdflib", "load_s": round(time.perf_counter() - mark, 2),
                           "rss_mib": round(_rss_mib(), 1)}), flush=True)  # fmt: skip
-        signal.signal(signal.SIGALRM, _alarm)
         for label, query, given in cases:
             # bound as every engine gets them (a VALUES row): rdflib's initBindings
             # would take an xsd:string literal for a different term than a plain one
             text = inline_values(query.text, bind(query, given))
-            signal.alarm(args.rdflib_cap)
-            mark = time.perf_counter()
-            try:
-                rows = len(list(dataset.query(text)))
-                rdflib_times[label] = time.perf_counter() - mark
-            except _Timeout:
-                rows, rdflib_times[label] = -1, None
-            finally:
-                signal.alarm(0)
-            seconds = rdflib_times[label]
+            rows, seconds = rdflib_answer(dataset, text, args.rdflib_cap)
+            rdflib_times[label] = seconds
             shown = None if seconds is None else round(seconds, 3)
             answer = {"engine": "rdflib", "query": label, "rows": rows, "s": shown}
             if seconds is not None and label in rows_by_label:

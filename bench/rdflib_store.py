@@ -24,28 +24,21 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import signal
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from bench_common import canned_cases, rdflib_answer  # type: ignore[import-not-found]
+
 from policygraph import dumpfile
 from policygraph.endpoint import inline_values
-from policygraph.query import bind, catalogue
+from policygraph.query import bind
 
 MARKER = "loaded.json"
 # BerkeleyDB's page cache: rdflib asks for 50 MB, and with a store of gigabytes every
 # insert then reads pages from disk (about 2,000 quads/s, against 7,000 on a small store)
 CACHE_BYTES = 2000 << 20  # the largest size the call takes: a signed 32-bit count of bytes
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _alarm(signum: int, frame: object) -> None:
-    raise _Timeout
 
 
 def _rss_mib() -> float:
@@ -112,26 +105,15 @@ def _time_queries(dataset, args: argparse.Namespace) -> int:  # type: ignore[no-
             record = json.loads(line) if line.startswith("{") else {}
             if record.get("engine") == "pyoxigraph" and "rows" in record:
                 expected[record["query"]] = record["rows"]
-    policy = _first_policy(dataset)
-    cases = []
-    for name, query in sorted(catalogue().items()):
-        cases.append((name, query, {}))
-        if policy and any(p.name == "policy" for p in query.params):
-            cases.append((f"{name} (policy={policy})", query, {"policy": policy}))
-    signal.signal(signal.SIGALRM, _alarm)
+    cases = canned_cases(_first_policy(dataset))
     times: dict[str, float] = {}
     agree = 0
     for label, query, given in cases:
-        text = inline_values(query.text, bind(query, given))
-        signal.alarm(args.cap)
-        mark = time.perf_counter()
-        try:
-            rows = len(list(dataset.query(text)))
-            times[label] = time.perf_counter() - mark
-        except _Timeout:
-            rows = -1
-        finally:
-            signal.alarm(0)
+        rows, seconds = rdflib_answer(
+            dataset, inline_values(query.text, bind(query, given)), args.cap
+        )
+        if seconds is not None:
+            times[label] = seconds
         answer: dict[str, object] = {"engine": "rdflib-berkeleydb", "query": label, "rows": rows}
         answer["s"] = round(times[label], 3) if label in times else None
         answer["capped"] = label not in times
