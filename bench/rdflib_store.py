@@ -59,20 +59,25 @@ def open_store(build: Path, folder: Path):  # type: ignore[no-untyped-def]
     wanted = [[p.name, p.stat().st_size] for p in dumps]
     marker = folder / MARKER
     loaded = marker.exists() and json.loads(marker.read_text()) == wanted
+    if not loaded and folder.exists() and any(folder.iterdir()):
+        sys.exit(f"{folder}: not empty, and holds no complete load of {build}; remove it first")
     folder.mkdir(parents=True, exist_ok=True)
     dataset = Dataset(store="BerkeleyDB", default_union=True)
     dataset.open(str(folder), create=not loaded)
-    if not loaded:
-        started = time.perf_counter()
-        for number, dump in enumerate(dumps, start=1):
-            dataset.parse(str(dump), format="nquads")
-            seconds = round(time.perf_counter() - started, 1)
-            print(json.dumps({"loaded_part": number, "of": len(dumps), "s": seconds}), flush=True)
-        marker.write_text(json.dumps(wanted))
+    if loaded:
+        return dataset
+    started = time.perf_counter()
+    for number, dump in enumerate(dumps, start=1):
+        dataset.parse(str(dump), format="nquads")
         seconds = round(time.perf_counter() - started, 1)
-        rss = round(_rss_mib(), 1)
-        loaded_as = {"engine": "rdflib-berkeleydb", "load_s": seconds, "rss_mib": rss}
-        print(json.dumps(loaded_as), flush=True)
+        print(json.dumps({"loaded_part": number, "of": len(dumps), "s": seconds}), flush=True)
+    dataset.close()  # writes the cached pages out: a run stopped later keeps a whole store
+    marker.write_text(json.dumps(wanted))
+    seconds = round(time.perf_counter() - started, 1)
+    done = {"engine": "rdflib-berkeleydb", "load_s": seconds, "rss_mib": round(_rss_mib(), 1)}
+    print(json.dumps(done), flush=True)
+    dataset = Dataset(store="BerkeleyDB", default_union=True)
+    dataset.open(str(folder), create=False)
     return dataset
 
 
