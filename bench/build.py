@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         "quads": result.quads,
         "sum_document_triples": sum(d.triples for d in result.documents),
         "warnings": len(result.warnings),
-        "similarity_searched": result.similarity[0],
+        "similarity": result.similarity[0],
         "link_chunks_written": result.similarity[1],
         "dumps_written": result.dumps_written[0],
         "link_chunks": result.similarity[2],

@@ -2,8 +2,9 @@
 
 The reference here scores every pair of measures by the formula of
 pg:ThemeAndTextSimilarity written out plainly (TF-IDF over character 2- and 3-grams,
-each dot product summed over the shared n-grams in string order, Jaccard of themes,
-both rounded to three places), then keeps each measure's top k of other policies. The
+counts of measures rounded down to their four leading binary digits, each dot product
+summed over the shared n-grams in string order, Jaccard of themes, both rounded to
+three places), then keeps each measure's top k of other policies. The
 random corpora are small on purpose and built to be hard on pruning: a few words, so
 many near-identical texts, tied scores and ties broken by IRI; few themes, so every
 theme relation occurs; empty texts and measures without themes.
@@ -37,6 +38,12 @@ def _grams(text: str) -> Counter[str]:
     return Counter(r[i : i + n] for r in runs for n in (2, 3) for i in range(len(r) - n + 1))
 
 
+def _bucket(count: int) -> int:
+    """A count rounded down to its four leading binary digits."""
+    drop = max(0, count.bit_length() - 4)
+    return (count >> drop) << drop
+
+
 def reference(measures: list[MeasureText], top_k: int, threshold: Decimal) -> list[Similarity]:
     """Every pair scored by the formula; each measure's best ``top_k`` of other policies."""
     items = sorted(measures, key=lambda m: m.iri)
@@ -46,7 +53,7 @@ def reference(measures: list[MeasureText], top_k: int, threshold: Decimal) -> li
     vectors = []
     for c in counts:
         raw = {
-            g: (1 + math.log(tf)) * (1 + math.log((1 + n) / (1 + df[g])))
+            g: (1 + math.log(tf)) * (1 + math.log((1 + _bucket(n)) / (1 + _bucket(df[g]))))
             for g, tf in sorted(c.items())
         }
         length = math.sqrt(sum(w * w for w in raw.values()))

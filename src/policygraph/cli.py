@@ -173,10 +173,11 @@ def build(
     )
     if result.links is not None:
         click.echo(f"  {result.links.text()}")
-    searched, written, chunks = result.similarity
+    how, written, chunks = result.similarity
     if chunks:
-        how = f"searched, {written} of {chunks} chunks written" if searched else "from the cache"
-        click.echo(f"  similar measures: {how}")
+        found = {"searched": "searched", "updated": "the last search updated"}.get(how)
+        said = f"{found}, {written} of {chunks} chunks written" if found else "from the cache"
+        click.echo(f"  similar measures: {said}")
     if result.sdg_links is not None:
         click.echo(f"  {result.sdg_links.text()}")
     click.echo(f"  files: {', '.join(_file_list(result.files))}")

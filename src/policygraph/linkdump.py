@@ -15,10 +15,11 @@ disjoint from the documents', from the shared tail and from each other; that is 
 lets their pieces be concatenated into union dumps that hold each triple once.
 
 The search for similar measures reads every document (its TF-IDF weights are corpus
-wide), so a change to a measure's text means searching again. When no measure changed,
-the search's outcome is found in the cache under a key made of the documents' digests
-of their measures, and nothing about the links is computed again. When some changed,
-the search runs again, but chunks are cut where their content says (see
+wide). When no measure changed, the search's outcome is found in the cache under a key
+made of the documents' digests of their measures, and nothing about the links is
+computed again. When some changed, the last search's lists are updated from the state
+it left in the cache (:mod:`policygraph.similarity_update`), or the search runs again
+when the update cannot be exact. Chunks are cut where their content says (see
 :func:`_chunks`) and cached by their content, so only the chunks whose links changed
 are validated and written again. The citations are small, but finding them normalises
 every title and number of the corpus; they are kept in the cache the same way, under
@@ -49,9 +50,12 @@ from policygraph.links import (
     similarity_statements,
     unpacked,
 )
-from policygraph.similarity import TOP_K, Similarity, similar_measures
+from policygraph.similarity import TOP_K, Similarity
+from policygraph.similarity_update import ranked_lists
 from policygraph.workers import can_fork, forked_pool
 
+#: The folder of the build cache that keeps the similarity search's state.
+SEARCH_FOLDER = "search"
 #: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
 CHUNK_LINKS = 2000
 _XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
@@ -75,7 +79,7 @@ class LinkOutcome:
 
     entries: list[Entry]
     similar: int  # links
-    searched: bool  # False: the whole outcome came from the cache
+    how: str  # "cached" (the whole outcome), "updated" (the last lists) or "searched"
     written: int  # chunks validated and serialised this time (the others were cached)
 
 
@@ -118,7 +122,9 @@ def similarity_entries(
     if found is not None:
         return found
     measures = [m for d in unpacked(features) for m in d.measures]
-    links = similar_measures(measures, jobs=jobs)
+    state = cache.folder / SEARCH_FOLDER
+    found = ranked_lists(measures, state, tool_fingerprint(), jobs=jobs)
+    links = found.ranked.links()
     chunks = list(_chunks(links))
     keys = [_chunk_key(chunk, settings) for chunk in chunks]
     entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]
@@ -128,7 +134,8 @@ def similarity_entries(
         entries[index] = entry
         progress(done, len(tasks))
     cache.put(key, LinkIndex(len(links), keys), _NO_PIECES)
-    return LinkOutcome(entries, len(links), True, len(tasks))  # type: ignore[arg-type]
+    how = "searched" if found.searched else "updated"
+    return LinkOutcome(entries, len(links), how, len(tasks))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -176,7 +183,7 @@ def _cached(cache: BuildCache, key: str) -> LinkOutcome | None:
     entries = [_chunk_entry(cache, chunk) for chunk in index.record.chunks]
     if any(entry is None for entry in entries):
         return None
-    return LinkOutcome(entries, index.record.similar, False, 0)  # type: ignore[arg-type]
+    return LinkOutcome(entries, index.record.similar, "cached", 0)  # type: ignore[arg-type]
 
 
 def _chunk_entry(cache: BuildCache, key: str) -> Entry | None:

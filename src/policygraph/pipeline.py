@@ -51,8 +51,9 @@ class BuildResult:
     quads: int = 0
     links: LinkSummary | None = None  # citations and similar measures between documents
     sdg_links: LinkCounts | None = None  # measures linked to SDG goals and targets via themes
-    # similarity links: searched this time?, chunks written this time, chunks in all
-    similarity: tuple[bool, int, int] = (False, 0, 0)
+    # similarity links: how found ("cached", "updated" or "searched"), chunks written
+    # this time, chunks in all
+    similarity: tuple[str, int, int] = ("cached", 0, 0)
     # dump files written this time, of all (the rest were unchanged and kept)
     dumps_written: tuple[int, int] = (0, 0)
 
@@ -450,7 +451,7 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
         outcome = similarity_entries(features, settings, work.cache, work.jobs, say_links)
     link_entries = outcome.entries
     result.links.similar = outcome.similar
-    result.similarity = (outcome.searched, outcome.written, len(link_entries))
+    result.similarity = (outcome.how, outcome.written, len(link_entries))
     del features
     chunks = []
     for entry in link_entries:

@@ -10,8 +10,12 @@ theme) and ``cosine`` is the cosine of the TF-IDF vectors of the measures' chara
 n-grams (n = 2 and 3) over the measures of the whole build. Character n-grams need
 no word segmentation, so the same formula serves Chinese and English text; the
 inverse document frequency keeps boilerplate that every measure shares ("加强", "the")
-from counting. Scores are rounded to ``DECIMALS`` places before anything compares
-them, so the ranking, and the output, never depend on floating-point summation order.
+from counting. It reads the number of measures, and of measures holding the n-gram, each
+counted in buckets (:func:`bucketed`), so that an edit to one measure rarely changes any
+other measure's vector and the search can be updated instead of run again
+(:mod:`policygraph.similarity_update`). Scores are rounded to ``DECIMALS`` places before
+anything compares them, so the ranking, and the output, never depend on floating-point
+summation order.
 
 Each measure keeps its ``TOP_K`` best-scoring measures of other policies, scoring at
 least ``THRESHOLD``. Scoring every pair is quadratic (a build of 1,000 documents has
@@ -39,6 +43,8 @@ NGRAM_SIZES = (2, 3)  # 3 at most: see _gram_keys
 DECIMALS = Decimal("0.001")
 TOP_K = 3
 THRESHOLD = Decimal("0.3")
+#: Counts of measures keep this many leading binary digits (see :func:`bucketed`).
+LEADING_BITS = 4
 
 # Anything that is not a letter or a digit separates n-grams: punctuation carries no meaning.
 _SEPARATOR = re.compile(r"[\W_]+")
@@ -100,17 +106,27 @@ def _combined(theme_score: Decimal, text_score: Decimal) -> Decimal:
 # -- the TF-IDF vectors ---------------------------------------------------------------------
 
 
+def bucketed(count: int) -> int:
+    """A count with all but its ``LEADING_BITS`` leading binary digits cleared.
+
+    Counts below 2**LEADING_BITS stay exact; above, a bucket spans 1/16 to 1/8 of its
+    counts. The weights read counts through this, so that one more or one fewer measure
+    holding a common n-gram seldom moves its weight: at 10,000 documents nine edits in
+    ten change no other measure's vector, where exact counts changed tens of thousands
+    (``bench/idf_study.py``). Integer arithmetic only, so every machine agrees.
+    """
+    return count & ~((1 << max(0, count.bit_length() - LEADING_BITS)) - 1)
+
+
 def inverse_frequency(frequency: int, total: int) -> float:
     """The weight of an n-gram found in ``frequency`` of ``total`` measures.
 
     Smoothed (as if one more measure held every n-gram), so no weight is zero or
     infinite, and at least 1, so an n-gram every measure shares still counts a little.
-    It is the only place the whole build enters a measure's vector: a change to one
-    measure's wording can change the weight of an n-gram that thousands of others
-    hold, which is why such a change means searching again (``bench/idf_study.py``
-    measures how often).
+    Both counts are taken in buckets (:func:`bucketed`). It is the only place the whole
+    build enters a measure's vector.
     """
-    return 1 + math.log((1 + total) / (1 + frequency))
+    return 1 + math.log((1 + bucketed(total)) / (1 + bucketed(frequency)))
 
 
 # A character that may be part of an n-gram: a letter or digit (not "_"), as _SEPARATOR splits.
@@ -158,57 +174,37 @@ def _gram_keys(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class _Vectors:
     """The unit-length TF-IDF vectors of all measures, as one sparse matrix by rows.
 
-    weight(g, d) = (1 + ln tf) · (1 + ln((1 + N) / (1 + df(g)))), divided by the
-    vector's length. Row ``r`` holds ``ids[indptr[r]:indptr[r + 1]]`` (n-gram ids,
-    ascending; ids ascend as the n-grams' strings sort) and their ``weights``. Every
-    float is computed by the same operations, in the same order, as the plain
-    formula over dicts, so the weights are those exact numbers.
+    weight(g, d) = (1 + ln tf) · idf(df(g), N), divided by the vector's length (see
+    :func:`inverse_frequency`). Row ``r`` holds ``ids[indptr[r]:indptr[r + 1]]``
+    (n-gram ids, ascending; ids ascend as the n-grams' strings sort) and their
+    ``weights``; ``keys[id]`` is the n-gram's key (see :func:`_gram_keys`) and
+    ``counts[id]`` the number of measures holding it. Every float is computed by the
+    same operations, in the same order, as the plain formula over dicts, so the weights
+    are those exact numbers.
     """
 
     indptr: np.ndarray  # int64, rows + 1
     ids: np.ndarray  # int32
     weights: np.ndarray  # float64
-    grams: int  # distinct n-grams
+    keys: np.ndarray  # int64, one per distinct n-gram, ascending
+    counts: np.ndarray  # int64, measures holding each n-gram
 
     # texts whose n-grams are keyed at once
     CHUNK = 20000
 
+    @property
+    def grams(self) -> int:
+        """Distinct n-grams."""
+        return int(self.keys.size)
+
     @classmethod
     def build(cls, texts: list[str]) -> _Vectors:
-        parts = [_gram_keys(texts[i : i + cls.CHUNK]) for i in range(0, len(texts), cls.CHUNK)]
-        rows = np.concatenate([p[0] + i * cls.CHUNK for i, p in enumerate(parts)] or [[]])
-        keys = np.concatenate([p[1] for p in parts] or [[]]).astype(np.int64)
-        tf = np.concatenate([p[2] for p in parts] or [[]]).astype(np.int64)
-        del parts
+        rows, keys, tf = keyed(texts)
         vocabulary, ids = np.unique(keys, return_inverse=True)
         del keys
-        total = len(texts)
         df = np.bincount(ids, minlength=vocabulary.size)
-        idf = {d: inverse_frequency(d, total) for d in np.unique(df).tolist()}
-        tf_part = {t: 1 + math.log(t) for t in np.unique(tf).tolist()}
-        idf_of = np.array([idf[d] for d in df.tolist()], dtype=np.float64)
-        tf_of = np.zeros(int(tf.max(initial=0)) + 1, dtype=np.float64)
-        tf_of[list(tf_part)] = list(tf_part.values())
-        raw = tf_of[tf] * idf_of[ids]
-        del tf, idf_of
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=total))))
-        weights = np.empty_like(raw)
-        for lo in range(0, total, 4096):  # in slices of rows, to keep the Python floats few
-            cls._normalise(indptr[lo : min(lo + 4096, total) + 1], raw, weights)
-        return cls(indptr.astype(np.int64), ids.astype(np.int32), weights, int(vocabulary.size))
-
-    @staticmethod
-    def _normalise(starts: np.ndarray, raw: np.ndarray, weights: np.ndarray) -> None:
-        """Divide a slice of rows by their lengths, in place."""
-        lo, hi = int(starts[0]), int(starts[-1])
-        values = raw[lo:hi].tolist()
-        lengths = []
-        for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-            row = values[a - lo : b - lo]
-            # sum() over the squares in n-gram order: the very summation of the formula
-            lengths.append(math.sqrt(sum(map(operator.mul, row, row))))
-        divisors = np.repeat(np.array(lengths, dtype=np.float64), np.diff(starts))
-        weights[lo:hi] = raw[lo:hi] / divisors
+        indptr, weights = weigh(rows, tf, inverse_frequencies(df, len(texts))[ids], len(texts))
+        return cls(indptr, ids.astype(np.int32), weights, vocabulary, df.astype(np.int64))
 
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         s, e = int(self.indptr[r]), int(self.indptr[r + 1])
@@ -219,10 +215,63 @@ class _Vectors:
         ids_a, w_a = self.row(a)
         ids_b, w_b = self.row(b)
         _, in_a, in_b = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
-        total = 0.0
-        for product in (w_a[in_a] * w_b[in_b]).tolist():
-            total += product
-        return total
+        return sequential_dot(w_a[in_a], w_b[in_b])
+
+
+def keyed(texts: list[str], chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text, key, count) of every distinct n-gram of every text, as :func:`_gram_keys`
+    gives them, keyed ``chunk`` texts at a time to bound the memory."""
+    chunk = chunk or _Vectors.CHUNK
+    parts = [_gram_keys(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
+    rows = np.concatenate([p[0] + i * chunk for i, p in enumerate(parts)] or [[]])
+    keys = np.concatenate([p[1] for p in parts] or [[]]).astype(np.int64)
+    tf = np.concatenate([p[2] for p in parts] or [[]]).astype(np.int64)
+    return rows.astype(np.int64), keys, tf
+
+
+def inverse_frequencies(counts: np.ndarray, total: int) -> np.ndarray:
+    """:func:`inverse_frequency` of each count, each distinct count computed once."""
+    distinct, at = np.unique(counts, return_inverse=True)
+    idf = [inverse_frequency(d, total) for d in distinct.tolist()]
+    return np.array(idf, dtype=np.float64)[at.reshape(-1)]
+
+
+def weigh(
+    rows: np.ndarray, tf: np.ndarray, idf: np.ndarray, total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The unit vectors of ``total`` rows, from each entry's row (ascending), term count
+    and inverse frequency: (indptr, weights)."""
+    tf_part = {t: 1 + math.log(t) for t in np.unique(tf).tolist()}
+    tf_of = np.zeros(int(tf.max(initial=0)) + 1, dtype=np.float64)
+    tf_of[list(tf_part)] = list(tf_part.values())
+    raw = tf_of[tf] * idf
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=total)))).astype(np.int64)
+    weights = np.empty_like(raw)
+    for lo in range(0, total, 4096):  # in slices of rows, to keep the Python floats few
+        _normalise(indptr[lo : min(lo + 4096, total) + 1], raw, weights)
+    return indptr, weights
+
+
+def _normalise(starts: np.ndarray, raw: np.ndarray, weights: np.ndarray) -> None:
+    """Divide a slice of rows by their lengths, in place."""
+    lo, hi = int(starts[0]), int(starts[-1])
+    values = raw[lo:hi].tolist()
+    lengths = []
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        row = values[a - lo : b - lo]
+        # sum() over the squares in n-gram order: the very summation of the formula
+        lengths.append(math.sqrt(sum(map(operator.mul, row, row))))
+    divisors = np.repeat(np.array(lengths, dtype=np.float64), np.diff(starts))
+    weights[lo:hi] = raw[lo:hi] / divisors
+
+
+def sequential_dot(w_a: np.ndarray, w_b: np.ndarray) -> float:
+    """A dot product summed as the formula sums it: term by term, in the order given
+    (the shared n-grams in string order)."""
+    total = 0.0
+    for product in (w_a * w_b).tolist():
+        total += product
+    return total
 
 
 # -- the search -----------------------------------------------------------------------------
@@ -862,6 +911,49 @@ def _thousandths(score: Decimal) -> int:
     return int(score.scaleb(3))
 
 
+@dataclass
+class Ranked:
+    """Each measure's best matches, for ``items`` sorted by IRI: ``target[i]`` holds the
+    indices of item i's matches (-1: an empty slot) and ``text[i]`` their rounded cosines
+    in thousandths, best first."""
+
+    items: list[MeasureText]
+    target: np.ndarray  # int64, (items, k)
+    text: np.ndarray  # int64, (items, k)
+
+    def links(self) -> list[Similarity]:
+        """The matches as links, by source IRI, then by falling score."""
+        made = _Links()
+        items = self.items
+        found = []
+        for source, targets, texts in zip(
+            np.flatnonzero(self.target[:, 0] >= 0).tolist(),
+            self.target[self.target[:, 0] >= 0].tolist(),
+            self.text[self.target[:, 0] >= 0].tolist(),
+            strict=True,
+        ):
+            a = items[source]
+            found += [
+                made.link(a, items[b], t) for b, t in zip(targets, texts, strict=True) if b >= 0
+            ]
+        return found
+
+
+def rank(
+    items: list[MeasureText], top_k: int = TOP_K, threshold: Decimal = THRESHOLD, jobs: int = 1
+) -> tuple[Ranked, _Vectors, np.ndarray]:
+    """The search over ``items`` (sorted by IRI): the ranked lists, the vectors it scored
+    and, for each of their rows, the row's item index."""
+    search = _Search(items, top_k, threshold)
+    target = np.full((len(items), top_k), -1, dtype=np.int64)
+    text = np.zeros((len(items), top_k), dtype=np.int64)
+    for first, rows, texts in search.tops(jobs):
+        at = search.rank[first : first + rows.shape[0]]
+        target[at] = np.where(rows >= 0, search.rank[np.maximum(rows, 0)], -1)
+        text[at] = texts
+    return Ranked(items, target, text), search.vectors, search.rank
+
+
 def similar_measures(
     measures: Iterable[MeasureText],
     top_k: int = TOP_K,
@@ -877,26 +969,24 @@ def similar_measures(
     items = sorted(measures, key=lambda m: m.iri)
     if not items or top_k <= 0:
         return []
-    search = _Search(items, top_k, threshold)
-    found: list[tuple[int, list[Similarity]]] = []
-    for first, rows, texts in search.tops(jobs):
-        for source in range(rows.shape[0]):
-            item = search.items[first + source]
-            chosen = zip(rows[source].tolist(), texts[source].tolist(), strict=True)
-            links = [_link(item, search.items[row], text) for row, text in chosen if row >= 0]
-            if links:
-                found.append((int(search.rank[first + source]), links))
-    found.sort(key=lambda f: f[0])
-    return [link for _, links in found for link in links]
+    return rank(items, top_k, threshold, jobs)[0].links()
 
 
-def _link(a: MeasureText, b: MeasureText, text: int) -> Similarity:
-    theme_score, text_score = jaccard(a.themes, b.themes), Decimal(text).scaleb(-3)
-    return Similarity(
-        a.iri,
-        b.iri,
-        _combined(theme_score, text_score),
-        theme_score,
-        text_score,
-        tuple(sorted(a.themes & b.themes)),
-    )
+class _Links:
+    """Makes links, computing each pair of theme sets' part and each score once: a
+    build has hundreds of thousands of links but few distinct theme sets."""
+
+    def __init__(self) -> None:
+        self.themes: dict[tuple[frozenset[str], frozenset[str]], tuple[Decimal, tuple]] = {}
+        self.texts = [Decimal(k).scaleb(-3) for k in range(1001)]
+        self.scores: dict[tuple[Decimal, int], Decimal] = {}
+
+    def link(self, a: MeasureText, b: MeasureText, text: int) -> Similarity:
+        pair = (a.themes, b.themes)
+        if pair not in self.themes:
+            self.themes[pair] = (jaccard(a.themes, b.themes), tuple(sorted(a.themes & b.themes)))
+        theme_score, shared = self.themes[pair]
+        score = self.scores.get((theme_score, text))
+        if score is None:
+            score = self.scores[theme_score, text] = _combined(theme_score, self.texts[text])
+        return Similarity(a.iri, b.iri, score, theme_score, self.texts[text], shared)
