@@ -4,12 +4,14 @@ Run: ``python bench/idf_study.py CORPUS --cache-dir DIR [--edits 600] [--seed 7]
 [--policies 1500] [--jobs N]``.
 
 Why: the similarity score weighs each n-gram by how many measures of the build hold
-it (``similarity.inverse_frequency``). An edit to one measure's wording changes that
-count for every n-gram the measure gains or loses, and so the vectors of every other
-measure holding one of them; the search then starts again over the whole corpus
-(about 3 minutes at 10,000 documents). Counted in geometric buckets instead, a count
-that moves by one rarely leaves its bucket, so most edits would change no other
-measure's vector. This script measures both sides of that trade.
+it (``similarity.inverse_frequency``). With exact counts, an edit to one measure's
+wording changes that count for every n-gram the measure gains or loses, and so the
+vectors of every other measure holding one of them; the search then started again
+over the whole corpus (about 3 minutes at 10,000 documents). Counted in buckets
+instead, a count that moves by one rarely leaves its bucket, so most edits would
+change no other measure's vector. This script measured both sides of that trade,
+before the build took its counts in buckets (``similarity.bucketed``, the rule "4
+leading bits" here); it swaps that function for each rule, "exact" included.
 
 Method:
 
@@ -165,13 +167,11 @@ def edit_study(measures: list[similarity.MeasureText], edits: int, seed: int) ->
 def quality_study(measures: list[similarity.MeasureText], policies: int, jobs: int) -> None:
     kept = set(sorted({m.policy for m in measures})[:policies])
     chosen = [m for m in measures if m.policy in kept]
-    exact = similarity.inverse_frequency
+    built_in = similarity.bucketed
     results = {}
     try:
         for name, rule in RATIOS.items():
-            similarity.inverse_frequency = (  # type: ignore[assignment]
-                lambda f, t, r=rule: exact(bucketed(f, r), bucketed(t, r))
-            )
+            similarity.bucketed = lambda c, r=rule: bucketed(c, r)  # type: ignore[assignment]
             started = time.perf_counter()
             links = similarity.similar_measures(chosen, jobs=jobs)
             seconds = time.perf_counter() - started
@@ -180,7 +180,7 @@ def quality_study(measures: list[similarity.MeasureText], policies: int, jobs: i
                 ranked.setdefault(link.source, []).append((link.target, float(link.score)))
             results[name] = (ranked, seconds, len(links))
     finally:
-        similarity.inverse_frequency = exact  # type: ignore[assignment]
+        similarity.bucketed = built_in  # type: ignore[assignment]
     base = results["exact"][0]
     base_pairs = {(s, t) for s, listed in base.items() for t, _ in listed}
     for name, (ranked, seconds, count) in results.items():

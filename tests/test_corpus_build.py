@@ -153,7 +153,7 @@ def test_a_rebuild_reuses_every_unchanged_document(corpus: Path, parallel, tmp_p
     again = build([corpus], out=tmp_path / "again", cache_dir=root / "cache", jobs=2)
     assert again.cached == CORPUS_SIZE
     assert again.document_timings == {}  # no document stage ran
-    assert again.similarity[0] is False  # nor the similarity search
+    assert again.similarity[0] == "cached"  # nor the similarity search
     assert folder_bytes(tmp_path / "again") == folder_bytes(root / "out")
 
 
@@ -169,29 +169,41 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     second = build([copy], out=tmp_path / "second", cache_dir=cache)
     assert second.cached == CORPUS_SIZE - 1
     # no measure's text changed: the similarity links are those of the first build
-    assert second.similarity[0] is False
+    assert second.similarity[0] == "cached"
     assert folder_bytes(tmp_path / "second") == folder_bytes(root / "out")
 
 
-def test_a_changed_measure_searches_again(corpus: Path, parallel, tmp_path: Path) -> None:
-    """The similarity weights are corpus wide: a measure's new wording means a new search,
-    and the links come out as a build from scratch makes them."""
+def test_changed_measures_update_the_search_as_a_fresh_build_makes_it(
+    corpus: Path, parallel, tmp_path: Path
+) -> None:
+    """A measure's new wording updates the last search's lists (similarity_update), and
+    the output is, byte for byte, what a build from scratch makes; so after each of a
+    series of edits: an item heading, a body sentence, a document removed (which may
+    search again, when it moves the number of measures to another bucket)."""
     import re
 
     copy = _copy(corpus, tmp_path / "corpus")
     cache = tmp_path / "cache"
     build([copy], out=tmp_path / "first", cache_dir=cache)
-    changed = next(p for p in sorted(copy.iterdir()) if p.name.startswith("en-"))
-    text = changed.read_text(encoding="utf-8")
+    english = [p for p in sorted(copy.iterdir()) if p.name.startswith("en-")]
     heading = re.compile(r"^(\d+\. \w+ .+) work$", re.M)  # an item heading of bench/corpus.py
-    assert heading.search(text)
-    changed.write_text(heading.sub(r"\1 reform", text, count=1), encoding="utf-8")
-    second = build([copy], out=tmp_path / "second", cache_dir=cache)
-    assert second.cached == CORPUS_SIZE - 1
-    assert second.similarity[0] is True
-    fresh = build([copy], out=tmp_path / "fresh", cache_dir=tmp_path / "fresh-cache")
-    assert fresh.similarity[0] is True
-    assert folder_bytes(tmp_path / "second") == folder_bytes(tmp_path / "fresh")
+    body = re.compile(r"(support pilot projects in )(\d+)")  # only in a measure's body
+    edits = [(english[0], heading, r"\1 reform"), (english[-1], body, r"\g<1>1\2")]
+    for step, (changed, rule, replacement) in enumerate([*edits, (english[1], None, "")]):
+        if rule is None:
+            changed.unlink()
+        else:
+            text = changed.read_text(encoding="utf-8")
+            assert rule.search(text), changed.name
+            changed.write_text(rule.sub(replacement, text, count=1), encoding="utf-8")
+        again = build([copy], out=tmp_path / f"again-{step}", cache_dir=cache)
+        if rule is not None:  # a removed document may move the count of measures to
+            assert again.similarity[0] == "updated", step  # another bucket: a search
+        fresh = build(
+            [copy], out=tmp_path / f"fresh-{step}", cache_dir=tmp_path / f"fresh-{step}-c"
+        )
+        assert fresh.similarity[0] == "searched"
+        assert folder_bytes(tmp_path / f"again-{step}") == folder_bytes(tmp_path / f"fresh-{step}")
 
 
 def test_an_unchanged_rebuild_keeps_the_dumps_it_would_write(

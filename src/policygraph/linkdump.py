@@ -20,7 +20,7 @@ made of the documents' digests of their measures, and nothing about the links is
 computed again. When some changed, the last search's lists are updated from the state
 it left in the cache (:mod:`policygraph.similarity_update`), or the search runs again
 when the update cannot be exact. Chunks are cut where their content says (see
-:func:`_chunks`) and cached by their content, so only the chunks whose links changed
+:func:`_cuts`) and cached by their content, so only the chunks whose links changed
 are validated and written again. The citations are small, but finding them normalises
 every title and number of the corpus; they are kept in the cache the same way, under
 the documents' digests of what they name and how they are named.
@@ -35,6 +35,7 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any
 
+import numpy as np
 import pyoxigraph as ox
 
 from policygraph import export
@@ -50,14 +51,16 @@ from policygraph.links import (
     similarity_statements,
     unpacked,
 )
-from policygraph.similarity import TOP_K, Similarity
+from policygraph.similarity import TOP_K, MeasureText, Ranked, Similarity
 from policygraph.similarity_update import ranked_lists
 from policygraph.workers import can_fork, forked_pool
 
 #: The folder of the build cache that keeps the similarity search's state.
 SEARCH_FOLDER = "search"
-#: Similarity links per chunk: about 19,000 triples, a fraction of a second of work.
-CHUNK_LINKS = 2000
+#: Similarity links per chunk: about 4,700 triples, a fraction of a second of work. An
+#: edit inside a measure's text changes the links of a few sources, spread over a few
+#: chunks, and each is validated and written again: small chunks keep that quick.
+CHUNK_LINKS = 500
 _XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 
 
@@ -124,18 +127,27 @@ def similarity_entries(
     measures = [m for d in unpacked(features) for m in d.measures]
     state = cache.folder / SEARCH_FOLDER
     found = ranked_lists(measures, state, tool_fingerprint(), jobs=jobs)
-    links = found.ranked.links()
-    chunks = list(_chunks(links))
-    keys = [_chunk_key(chunk, settings) for chunk in chunks]
+    ranked = found.ranked
+    listed = np.flatnonzero(ranked.target[:, 0] >= 0)  # the sources with links
+    counts = (ranked.target[listed] >= 0).sum(axis=1)
+    cuts = list(_cuts([ranked.items[i].iri for i in listed.tolist()], counts.tolist()))
+    identities = _identities(ranked.items)
+    keys = [_chunk_key(ranked, listed[lo:hi], identities, settings) for lo, hi in cuts]
     entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]
-    tasks = [(i, keys[i], chunks[i]) for i, entry in enumerate(entries) if entry is None]
+    # only the chunks not in the cache are made into links, validated and written
+    tasks = [
+        (i, keys[i], ranked.links(listed[lo:hi]))
+        for i, ((lo, hi), entry) in enumerate(zip(cuts, entries, strict=True))
+        if entry is None
+    ]
     progress(0, len(tasks))
     for done, (index, entry) in enumerate(_run(tasks, settings, cache, jobs), start=1):
         entries[index] = entry
         progress(done, len(tasks))
-    cache.put(key, LinkIndex(len(links), keys), _NO_PIECES)
+    similar = int(counts.sum())
+    cache.put(key, LinkIndex(similar, keys), _NO_PIECES)
     how = "searched" if found.searched else "updated"
-    return LinkOutcome(entries, len(links), how, len(tasks))  # type: ignore[arg-type]
+    return LinkOutcome(entries, similar, how, len(tasks))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -191,19 +203,37 @@ def _chunk_entry(cache: BuildCache, key: str) -> Entry | None:
     return entry if entry is not None and isinstance(entry.record, LinkChunk) else None
 
 
-def _chunk_key(links: Sequence[Similarity], settings: BuildSettings) -> str:
-    """A chunk's cache key: its links' content and what decides how they are written."""
+def _identities(items: Sequence[MeasureText]) -> np.ndarray:
+    """Per measure, 16 bytes that change when its IRI or its themes do: all a link reads
+    of its two measures besides the rounded cosine."""
+    found = np.empty((len(items), 16), dtype=np.uint8)
+    for i, item in enumerate(items):
+        named = "\0".join([item.iri, *sorted(item.themes)]).encode("utf-8", "surrogatepass")
+        found[i] = np.frombuffer(hashlib.blake2b(named, digest_size=16).digest(), np.uint8)
+    return found
+
+
+def _chunk_key(
+    ranked: Ranked, sources: np.ndarray, identities: np.ndarray, settings: BuildSettings
+) -> str:
+    """A chunk's cache key: what its links are made of (each link's two measures and
+    rounded cosine, in order) and what decides how they are written. Computed from the
+    ranked lists, so that a chunk found in the cache is never made into links."""
     digest = hashlib.sha256(b"similarity chunk\0")
     for part in (tool_fingerprint(), settings.base_iri, str(settings.compress)):
         digest.update(part.encode("utf-8") + b"\0")
-    for link in links:
-        fields = (link.source, link.target, link.score, link.theme_score, link.text_score)
-        digest.update("\t".join(map(str, (*fields, *link.shared_themes))).encode() + b"\n")
+    targets = ranked.target[sources]
+    held = targets >= 0
+    source = np.broadcast_to(sources[:, None], targets.shape)[held]
+    digest.update(identities[source].tobytes())
+    digest.update(identities[targets[held]].tobytes())
+    digest.update(ranked.text[sources][held].astype("<i8").tobytes())
     return digest.hexdigest()
 
 
-def _chunks(links: list[Similarity]) -> Iterator[list[Similarity]]:
-    """``links`` (sorted by source) in runs of about ``CHUNK_LINKS``, cut between sources.
+def _cuts(sources: Sequence[str], counts: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Where to cut the links of ``sources`` (IRIs, in order, with their numbers of
+    links) into runs of about ``CHUNK_LINKS``: (start, end) indices of sources.
 
     Where to cut is decided by the content, not by position: after a source whose
     IRI hashes to a multiple of the expected number of sources per chunk (with a
@@ -212,15 +242,13 @@ def _chunks(links: list[Similarity]) -> Iterator[list[Similarity]]:
     and their cached pieces, and only those around a change are written again.
     """
     every = max(1, CHUNK_LINKS // TOP_K)  # sources per chunk, on average
-    start = 0
-    for end in range(1, len(links) + 1):
-        if end < len(links) and links[end].source == links[end - 1].source:
-            continue  # never inside one source's links
-        size = end - start
-        cut = size >= CHUNK_LINKS // 4 and _hashed(links[end - 1].source) % every == 0
-        if end == len(links) or cut or size >= 4 * CHUNK_LINKS:
-            yield links[start:end]
-            start = end
+    start, size = 0, 0
+    for end, (source, count) in enumerate(zip(sources, counts, strict=True), start=1):
+        size += count
+        cut = size >= CHUNK_LINKS // 4 and _hashed(source) % every == 0
+        if end == len(sources) or cut or size >= 4 * CHUNK_LINKS:
+            yield start, end
+            start, size = end, 0
 
 
 def _hashed(text: str) -> int:

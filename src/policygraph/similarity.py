@@ -921,15 +921,18 @@ class Ranked:
     target: np.ndarray  # int64, (items, k)
     text: np.ndarray  # int64, (items, k)
 
-    def links(self) -> list[Similarity]:
-        """The matches as links, by source IRI, then by falling score."""
+    def links(self, sources: np.ndarray | None = None) -> list[Similarity]:
+        """The matches as links, by source IRI, then by falling score (of ``sources``,
+        item indices in order; None: all)."""
         made = _Links()
         items = self.items
         found = []
+        if sources is None:
+            sources = np.flatnonzero(self.target[:, 0] >= 0)
         for source, targets, texts in zip(
-            np.flatnonzero(self.target[:, 0] >= 0).tolist(),
-            self.target[self.target[:, 0] >= 0].tolist(),
-            self.text[self.target[:, 0] >= 0].tolist(),
+            sources.tolist(),
+            self.target[sources].tolist(),
+            self.text[sources].tolist(),
             strict=True,
         ):
             a = items[source]
@@ -973,20 +976,22 @@ def similar_measures(
 
 
 class _Links:
-    """Makes links, computing each pair of theme sets' part and each score once: a
-    build has hundreds of thousands of links but few distinct theme sets."""
+    """Makes links, computing each theme score and each combined score once: a build
+    has hundreds of thousands of links but few distinct Jaccard indices."""
 
     def __init__(self) -> None:
-        self.themes: dict[tuple[frozenset[str], frozenset[str]], tuple[Decimal, tuple]] = {}
+        self.themes: dict[tuple[int, int], Decimal] = {}
         self.texts = [Decimal(k).scaleb(-3) for k in range(1001)]
         self.scores: dict[tuple[Decimal, int], Decimal] = {}
 
     def link(self, a: MeasureText, b: MeasureText, text: int) -> Similarity:
-        pair = (a.themes, b.themes)
-        if pair not in self.themes:
-            self.themes[pair] = (jaccard(a.themes, b.themes), tuple(sorted(a.themes & b.themes)))
-        theme_score, shared = self.themes[pair]
+        shared = a.themes & b.themes
+        sizes = (len(shared), len(a.themes) + len(b.themes) - len(shared))
+        theme_score = self.themes.get(sizes)
+        if theme_score is None:  # as jaccard() computes it
+            theme_score = _round(sizes[0] / sizes[1]) if sizes[1] else Decimal(0)
+            self.themes[sizes] = theme_score
         score = self.scores.get((theme_score, text))
         if score is None:
             score = self.scores[theme_score, text] = _combined(theme_score, self.texts[text])
-        return Similarity(a.iri, b.iri, score, theme_score, self.texts[text], shared)
+        return Similarity(a.iri, b.iri, score, theme_score, self.texts[text], tuple(sorted(shared)))

@@ -49,6 +49,7 @@ from policygraph.similarity import (
     TOP_K,
     MeasureText,
     Ranked,
+    _bit_count,
     _combined,
     _round,
     _Search,
@@ -105,6 +106,13 @@ class _Base:
     indptr: np.ndarray
     ids: np.ndarray
     weights: np.ndarray
+
+    def entry_row(self) -> np.ndarray:
+        """The row of each entry."""
+        if not hasattr(self, "_entry_row"):
+            lengths = np.diff(self.indptr)
+            self._entry_row = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
+        return self._entry_row
 
     def vector(self, row: int) -> Vector:
         lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
@@ -183,8 +191,7 @@ class _Update:
         self.changed: list[int] = []
         self.ranked: Ranked
         self.state: _State
-        # Jaccard indices by pair of theme sets, and f(J, k/1000) for each index
-        self.jaccards: dict[tuple[frozenset[str], frozenset[str]], int] = {}
+        # f(J, k/1000) for each Jaccard index J met, and J's row
         self.rows: dict[Decimal, int] = {}
         self.tables = np.zeros((0, 1001), dtype=np.int64)
 
@@ -195,6 +202,8 @@ class _Update:
         old, n = self.old, len(self.items)
         if bucketed(n) != bucketed(old.total):
             return False
+        if any(a.iri == b.iri for a, b in zip(self.items, self.items[1:], strict=False)):
+            return False  # one IRI twice: the lists are by IRI, so search as it searches
         self.where = where = {iri: j for j, iri in enumerate(old.iris)}
         self.new_of_old = np.full(len(old.iris), -1, dtype=np.int64)
         self.old_of_new = np.full(n, -1, dtype=np.int64)
@@ -299,7 +308,7 @@ class _Update:
         in_base = at[keys[at] == moved] if keys.size else at[:0]
         if in_base.size:
             entries = np.flatnonzero(np.isin(self.base.ids, in_base))
-            rows = np.unique(np.searchsorted(self.base.indptr, entries, side="right") - 1)
+            rows = np.unique(self.base.entry_row()[entries])
             owner = np.full(self.base.indptr.size - 1, -1, dtype=np.int64)
             live = np.flatnonzero(self.old.base_row >= 0)
             owner[self.old.base_row[live]] = self.new_of_old[live]
@@ -334,16 +343,16 @@ class _Update:
         return self._old_vector(int(self.old_of_new[i]))
 
     def _table(self, a: frozenset[str], b: frozenset[str]) -> int:
-        """The row of ``tables`` (f(J, k/1000), k = 0 … 1000) for these two theme sets."""
-        pair = (a, b)
-        if pair not in self.jaccards:
-            theme = jaccard(a, b)
-            if theme not in self.rows:
-                table = [_thousandths(_combined(theme, Decimal(k).scaleb(-3))) for k in range(1001)]
-                self.rows[theme] = len(self.rows)
-                self.tables = np.vstack((self.tables, np.array(table, dtype=np.int64)))
-            self.jaccards[pair] = self.rows[theme]
-        return self.jaccards[pair]
+        """The row of ``tables`` for these two theme sets."""
+        return self._row(jaccard(a, b))
+
+    def _row(self, theme: Decimal) -> int:
+        """The row of ``tables`` (f(J, k/1000), k = 0 … 1000) for Jaccard index ``theme``."""
+        if theme not in self.rows:
+            table = [_thousandths(_combined(theme, Decimal(k).scaleb(-3))) for k in range(1001)]
+            self.rows[theme] = len(self.rows)
+            self.tables = np.vstack((self.tables, np.array(table, dtype=np.int64)))
+        return self.rows[theme]
 
     def _rank(self) -> None:
         """The new lists: rescored sources in full, the others merged with the changed."""
@@ -400,6 +409,12 @@ class _Update:
             [sets.setdefault(m.themes, len(sets)) for m in self.items], dtype=np.int64
         )
         self.sets = list(sets)
+        bit = {t: b for b, t in enumerate(sorted({t for s in self.sets for t in s}))}
+        self.masks = np.zeros((len(self.sets), max(1, (len(bit) + 63) // 64)), dtype=np.uint64)
+        for g, themes in enumerate(self.sets):
+            for t in themes:
+                self.masks[g, bit[t] // 64] |= np.uint64(1 << (bit[t] % 64))
+        self.sizes = np.array([len(s) for s in self.sets], dtype=np.int64)
         policies: dict[str, int] = {}
         self.policy = np.array(
             [policies.setdefault(m.policy, len(policies)) for m in self.items], dtype=np.int64
@@ -418,8 +433,13 @@ class _Update:
 
     def _scores(self, x: int, text: np.ndarray) -> np.ndarray:
         """Source x's score against every measure, from its rounded cosines."""
-        own = self.items[x].themes
-        index = np.array([self._table(own, s) for s in self.sets], dtype=np.int64)
+        g = int(self.group[x])
+        shared = _bit_count(self.masks & self.masks[g]).sum(axis=1)
+        union = self.sizes + self.sizes[g] - shared
+        index = np.zeros(len(self.sets), dtype=np.int64)
+        for pair in set(zip(shared.tolist(), union.tolist(), strict=True)):
+            at = (shared == pair[0]) & (union == pair[1])
+            index[at] = self._row(_round(pair[0] / pair[1]) if pair[1] else Decimal(0))
         return self.tables[index[self.group], text]
 
     def _texts(self, block: np.ndarray) -> list[np.ndarray]:
@@ -439,7 +459,7 @@ class _Update:
             column = np.full(base.keys.size, -1, dtype=np.int64)
             column[at[found]] = np.flatnonzero(found)
             entries = np.flatnonzero(column[base.ids] >= 0)
-            who = self.owner[np.searchsorted(base.indptr, entries, side="right") - 1]
+            who = self.owner[base.entry_row()[entries]]
             entries, who = entries[who >= 0], who[who >= 0]
             columns, weights = column[base.ids[entries]], base.weights[entries]
             for r in range(block.size):
