@@ -105,3 +105,25 @@ def test_an_absent_cache_is_empty_not_an_error(tmp_path: Path) -> None:
     prune = policygraph("cache", "prune", "--cache-dir", str(missing), "--all")
     assert prune.returncode == 0 and "removed 0 files" in prune.stdout
     assert not missing.exists()
+
+
+def test_the_search_state_goes_whole_once_unused(cache: Path, tmp_path: Path) -> None:
+    search = cache / "search"
+    state = search / "state.pickle"
+    bases = list(search.glob("base-*"))
+    assert state.is_file() and len(bases) == 1
+    for file in bases[0].iterdir():
+        age(file, 40)  # written by the last full search, long ago
+    prune = ("cache", "prune", "--cache-dir", str(cache), "--unused-for", "30")
+    assert policygraph(*prune).returncode == 0
+    assert state.is_file() and any(bases[0].iterdir())  # the state was written lately
+    age(state, 40)
+    orphan = search / "base-orphan"  # vectors no state names, from a killed build
+    orphan.mkdir()
+    (orphan / "keys.npy").write_bytes(b"")
+    age(orphan / "keys.npy", 40)
+    assert policygraph(*prune).returncode == 0
+    assert not search.exists()
+    assert entries(cache)  # the documents' entries were used lately
+    again = build([BUNDLED], out=tmp_path / "again", cache_dir=cache)
+    assert again.cached == 1

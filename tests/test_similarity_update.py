@@ -20,6 +20,13 @@ from policygraph.similarity_update import ranked_lists
 from tests.test_similarity import THEMES, WORDS, corpus, reference
 
 
+@pytest.fixture(autouse=True)
+def _update_whenever_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On corpora this small a search costs little, so the update gives way to it after
+    a few rescored sources; here it updates whenever it can, to be tested."""
+    monkeypatch.setattr(similarity_update, "RESCORED_SHARE", 1)
+
+
 def _edit(rng: random.Random, measures: list[MeasureText], serial: int) -> list[MeasureText]:
     """One random edit: a measure reworded, re-themed, removed or added, or a few at once."""
     measures = list(measures)

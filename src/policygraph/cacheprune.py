@@ -7,9 +7,12 @@ At corpus scale that is gigabytes (about the size of the dumps per build).
 
 A build refreshes the modification time of each entry it reads, so "unused for N
 days" is the time since any build last needed an entry: pruning by it keeps what
-current builds use, whichever corpus they belong to, and drops the rest. Only files
-the cache itself writes are touched — entries, their temporary files, output
-ledgers — so pointing ``--cache-dir`` at the wrong folder removes nothing else.
+current builds use, whichever corpus they belong to, and drops the rest. The similarity
+search's state (``search/``, see :mod:`policygraph.similarity_update`) is one unit,
+used when its state file was last written: it goes whole or stays whole, and without
+it the next build searches afresh. Only files the cache itself writes are touched —
+entries, their temporary files, output ledgers, the search's state — so pointing
+``--cache-dir`` at the wrong folder removes nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from policygraph.buildcache import ENTRY_SUFFIX, TEMPORARY_PREFIX
+from policygraph.linkdump import SEARCH_FOLDER
 from policygraph.outputledger import LEDGER_FOLDER, is_temporary
 
 _ENTRY = re.compile(rf"^[0-9a-f]{{64}}{re.escape(ENTRY_SUFFIX)}$")
@@ -31,7 +35,10 @@ _LEDGER = re.compile(r"^[0-9a-f]+\.json$")
 #: A temporary file this old belongs to a build that was killed, not one running.
 STALE_TEMPORARY_SECONDS = 24 * 3600
 
-Kind = Literal["entry", "temporary", "ledger"]
+Kind = Literal["entry", "temporary", "ledger", "state"]
+#: The search state's file, and the folders of vectors it names (see similarity_update).
+_STATE_FILE = "state.pickle"
+_STATE_PART = re.compile(r"^(base-\w+|\.tmp-state-\w+)$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Usage:
     entries: int = 0
     ledgers: int = 0
     bytes: int = 0
+    state_bytes: int = 0  # of the similarity search's state, counted in ``bytes`` too
     oldest_use: float | None = None
     newest_use: float | None = None
 
@@ -70,6 +78,7 @@ def cache_files(folder: Path) -> Iterator[CacheFile]:
                     yield from _cache_file(path, "temporary")
                 elif _ENTRY.match(path.name):
                     yield from _cache_file(path, "entry")
+    yield from _state_files(folder / SEARCH_FOLDER)
     ledgers = folder / LEDGER_FOLDER
     if ledgers.is_dir():
         for path in ledgers.iterdir():
@@ -77,6 +86,25 @@ def cache_files(folder: Path) -> Iterator[CacheFile]:
                 yield from _cache_file(path, "ledger")
             elif is_temporary(path.name):
                 yield from _cache_file(path, "temporary")
+
+
+def _state_files(search: Path) -> Iterator[CacheFile]:
+    """The search state's files, each dated when the state was last written."""
+    if not search.is_dir():
+        return
+    state = search / _STATE_FILE
+    try:
+        written = state.stat().st_mtime
+    except OSError:
+        written = 0.0  # no state names the vectors: they are of no use
+    for path in search.iterdir():
+        if path == state:
+            yield from _cache_file(path, "state")
+        elif _STATE_PART.match(path.name):
+            files = path.rglob("*") if path.is_dir() else [path]
+            for file in files:
+                for found in _cache_file(file, "state"):
+                    yield CacheFile(found.path, "state", found.size, max(written, found.used))
 
 
 def _cache_file(path: Path, kind: Kind) -> Iterator[CacheFile]:
@@ -96,6 +124,8 @@ def usage(folder: Path) -> Usage:
             continue
         if file.kind == "ledger":
             found.ledgers += 1
+        elif file.kind == "state":
+            found.state_bytes += file.size
         else:
             found.entries += 1
         found.oldest_use = min(found.oldest_use or file.used, file.used)
@@ -127,4 +157,10 @@ def prune(folder: Path, unused_for: float | None, now: float | None = None) -> P
         if shard.is_dir() and (_SHARD.match(shard.name) or shard.name == LEDGER_FOLDER):
             with contextlib.suppress(OSError):  # only when empty
                 shard.rmdir()
+    search = folder / SEARCH_FOLDER
+    if search.is_dir():
+        for part in [*search.iterdir(), search]:
+            if part.is_dir() and (part == search or _STATE_PART.match(part.name)):
+                with contextlib.suppress(OSError):  # only when empty
+                    part.rmdir()
     return result

@@ -219,6 +219,8 @@ def cache_info(cache_dir: Path | None) -> None:
     found = usage(cache_dir or default_cache_dir())
     click.echo(f"cache: {found.folder}")
     click.echo(f"  {found.entries} entries, {found.ledgers} output ledgers, {_size(found.bytes)}")
+    if found.state_bytes:
+        click.echo(f"  the similarity search's state: {_size(found.state_bytes)} of that")
     if found.oldest_use is not None and found.newest_use is not None:
         click.echo(
             f"  last used: oldest {_when(found.oldest_use)}, newest {_when(found.newest_use)}"

@@ -56,7 +56,6 @@ from policygraph.similarity import (
     _thousandths,
     bucketed,
     inverse_frequencies,
-    jaccard,
     keyed,
     rank,
     sequential_dot,
@@ -65,13 +64,14 @@ from policygraph.similarity import (
 
 #: A fresh search instead, once this many vectors differ from the base's...
 MOST_CHANGED = 20000
-#: ... or when one update would rescore more sources than this.
-MOST_RESCORED = 2000
+#: ... or when one update would rescore more than one source in this many (each costs
+#: a pass over every vector; as many as this make about as much work as a search).
+RESCORED_SHARE = 200
 #: Sources scored against every measure at once (a dense block of their scores).
 BLOCK = 64
 _STATE = "state.pickle"
 _BASE_ARRAYS = ("keys", "indptr", "ids", "weights")
-_VERSION = 1
+_VERSION = 2
 
 Vector = tuple[np.ndarray, np.ndarray]  # n-gram keys, ascending, and their weights
 
@@ -98,6 +98,7 @@ class _State:
     total: int
     target: np.ndarray
     text: np.ndarray
+    score: np.ndarray  # int64: the combined score of each match, thousandths
 
 
 @dataclass
@@ -161,9 +162,29 @@ def ranked_lists(
             len(items),
             ranked.target,
             ranked.text,
+            _list_scores(ranked),
         )
         _save(folder, state, base)
     return Outcome(ranked, True, len(items))
+
+
+def _list_scores(ranked: Ranked) -> np.ndarray:
+    """The combined score (thousandths) of each match of the lists; -1 for an empty slot."""
+    score = np.full(ranked.target.shape, -1, dtype=np.int64)
+    themes: dict[tuple[int, int], Decimal] = {}
+    combined: dict[tuple[Decimal, int], int] = {}
+    items = ranked.items
+    for a, slot in zip(*np.nonzero(ranked.target >= 0), strict=True):
+        mine, theirs = items[a].themes, items[ranked.target[a, slot]].themes
+        shared = len(mine & theirs)
+        sizes = (shared, len(mine) + len(theirs) - shared)
+        if sizes not in themes:
+            themes[sizes] = _round(sizes[0] / sizes[1]) if sizes[1] else Decimal(0)
+        pair = (themes[sizes], int(ranked.text[a, slot]))
+        if pair not in combined:
+            combined[pair] = _thousandths(_combined(pair[0], Decimal(pair[1]).scaleb(-3)))
+        score[a, slot] = combined[pair]
+    return score
 
 
 def _digest(measure: MeasureText) -> bytes:
@@ -250,7 +271,7 @@ class _Update:
         hit = (kept & bad[np.where(kept, old.target, len(old.iris))]).any(axis=1)
         rescored = set(self.new_of_old[np.flatnonzero(hit)].tolist()) - {-1}
         self.rescored = sorted(rescored | changed)
-        if len(self.rescored) > MOST_RESCORED:
+        if len(self.rescored) > max(BLOCK, n // RESCORED_SHARE):
             return False
         self._rank()
         return True
@@ -342,10 +363,6 @@ class _Update:
             return self.vectors[i]
         return self._old_vector(int(self.old_of_new[i]))
 
-    def _table(self, a: frozenset[str], b: frozenset[str]) -> int:
-        """The row of ``tables`` for these two theme sets."""
-        return self._row(jaccard(a, b))
-
     def _row(self, theme: Decimal) -> int:
         """The row of ``tables`` (f(J, k/1000), k = 0 … 1000) for Jaccard index ``theme``."""
         if theme not in self.rows:
@@ -359,15 +376,17 @@ class _Update:
         old, n, k = self.old, len(self.items), self.k
         target = np.full((n, k), -1, dtype=np.int64)
         text = np.zeros((n, k), dtype=np.int64)
+        listed = np.full((n, k), -1, dtype=np.int64)  # the matches' scores
         keep = self.old_of_new >= 0
         remapped = np.where(old.target >= 0, self.new_of_old[np.maximum(old.target, 0)], -1)
         target[keep] = remapped[self.old_of_new[keep]]
         text[keep] = old.text[self.old_of_new[keep]]
+        listed[keep] = old.score[self.old_of_new[keep]]
         rescored = np.array(self.rescored, dtype=np.int64)
         changed = np.zeros(n, dtype=bool)
         changed[self.changed] = True
-        is_rescored = np.zeros(n, dtype=bool)
-        is_rescored[rescored] = True
+        open_to = np.ones(n, dtype=bool)  # the sources not rescored
+        open_to[rescored] = False
         offers: dict[int, list[tuple[int, int, int]]] = {}
         self._layout()
         for lo in range(0, rescored.size, BLOCK):
@@ -378,28 +397,31 @@ class _Update:
                 fit = (score >= self.threshold) & (self.policy != self.policy[x])
                 fit[x] = False
                 chosen = np.flatnonzero(fit)
-                order = np.lexsort((chosen, -score[chosen]))[:k]
-                target[x] = -1
-                text[x] = 0
-                target[x, : order.size] = chosen[order]
-                text[x, : order.size] = row[chosen[order]]
-                if changed[x]:  # offer x to every source not rescored
-                    for b in np.flatnonzero(fit & ~is_rescored).tolist():
-                        offers.setdefault(b, []).append((int(score[b]), x, int(row[b])))
+                order = chosen[np.lexsort((chosen, -score[chosen]))[:k]]
+                target[x], text[x], listed[x] = -1, 0, -1
+                target[x, : order.size] = order
+                text[x, : order.size] = row[order]
+                listed[x, : order.size] = score[order]
+                if changed[x]:  # offer x to the sources not rescored whose lists it enters
+                    b = np.flatnonzero(fit & open_to)
+                    last, least = target[b, -1], listed[b, -1]
+                    enters = (last < 0) | (score[b] > least) | ((score[b] == least) & (x < last))
+                    for source in b[enters].tolist():
+                        offers.setdefault(source, []).append(
+                            (int(score[source]), x, int(row[source]))
+                        )
         for b, offered in offers.items():
-            listed = [
-                (self._score(b, int(t), int(c)), int(t), int(c))
-                for t, c in zip(target[b], text[b], strict=True)
+            held = [
+                (int(s), int(t), int(c))
+                for s, t, c in zip(listed[b], target[b], text[b], strict=True)
                 if t >= 0
             ]
-            best = sorted(listed + [(s, t, c) for s, t, c in offered], key=lambda e: (-e[0], e[1]))[
-                :k
-            ]
-            target[b], text[b] = -1, 0
-            for slot, (_, t, c) in enumerate(best):
-                target[b, slot], text[b, slot] = t, c
+            best = sorted(held + offered, key=lambda e: (-e[0], e[1]))[:k]
+            target[b], text[b], listed[b] = -1, 0, -1
+            for slot, (s, t, c) in enumerate(best):
+                target[b, slot], text[b, slot], listed[b, slot] = t, c, s
         self.ranked = Ranked(self.items, target, text)
-        self.state = self._next(target, text)
+        self.state = self._next(target, text, listed)
 
     def _layout(self) -> None:
         """What scoring reads of every measure: its theme set, its policy, and where its
@@ -426,10 +448,6 @@ class _Update:
         self.owner = np.full(self.base.indptr.size - 1, -1, dtype=np.int64)  # by base row
         self.owner[row[row >= 0]] = np.flatnonzero(row >= 0)
         self.side = np.flatnonzero(row < 0)  # measures whose vector is not the base's
-
-    def _score(self, a: int, b: int, text: int) -> int:
-        row = self._table(self.items[a].themes, self.items[b].themes)
-        return int(self.tables[row, text])
 
     def _scores(self, x: int, text: np.ndarray) -> np.ndarray:
         """Source x's score against every measure, from its rounded cosines."""
@@ -489,7 +507,7 @@ class _Update:
             texts.append(high)
         return texts
 
-    def _next(self, target: np.ndarray, text: np.ndarray) -> _State:
+    def _next(self, target: np.ndarray, text: np.ndarray, score: np.ndarray) -> _State:
         old = self.old
         base_row = np.full(len(self.items), -1, dtype=np.int64)
         keep = self.old_of_new >= 0
@@ -510,6 +528,7 @@ class _Update:
             len(self.items),
             target,
             text,
+            score,
         )
 
 
