@@ -95,8 +95,13 @@ def _round(value: float | Decimal) -> Decimal:
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> Decimal:
     """Shared over all themes; 0 when neither measure has a theme."""
-    union = a | b
-    return _round(len(a & b) / len(union)) if union else Decimal(0)
+    return theme_score(len(a & b), len(a | b))
+
+
+def theme_score(shared: int, union: int) -> Decimal:
+    """The Jaccard index of two theme sets from how many themes they share and hold in
+    all (the rounded ratio; 0 when neither has a theme)."""
+    return _round(shared / union) if union else Decimal(0)
 
 
 def _combined(theme_score: Decimal, text_score: Decimal) -> Decimal:
@@ -924,7 +929,7 @@ class Ranked:
     def links(self, sources: np.ndarray | None = None) -> list[Similarity]:
         """The matches as links, by source IRI, then by falling score (of ``sources``,
         item indices in order; None: all)."""
-        made = _Links()
+        made = LinkScores()
         items = self.items
         found = []
         if sources is None:
@@ -975,23 +980,30 @@ def similar_measures(
     return rank(items, top_k, threshold, jobs)[0].links()
 
 
-class _Links:
-    """Makes links, computing each theme score and each combined score once: a build
-    has hundreds of thousands of links but few distinct Jaccard indices."""
+class LinkScores:
+    """A match's scores, each theme score and combined score computed once: a build has
+    hundreds of thousands of links but few distinct Jaccard indices."""
 
     def __init__(self) -> None:
         self.themes: dict[tuple[int, int], Decimal] = {}
         self.texts = [Decimal(k).scaleb(-3) for k in range(1001)]
         self.scores: dict[tuple[Decimal, int], Decimal] = {}
 
-    def link(self, a: MeasureText, b: MeasureText, text: int) -> Similarity:
-        shared = a.themes & b.themes
-        sizes = (len(shared), len(a.themes) + len(b.themes) - len(shared))
-        theme_score = self.themes.get(sizes)
-        if theme_score is None:  # as jaccard() computes it
-            theme_score = _round(sizes[0] / sizes[1]) if sizes[1] else Decimal(0)
-            self.themes[sizes] = theme_score
-        score = self.scores.get((theme_score, text))
+    def parts(
+        self, a: frozenset[str], b: frozenset[str], text: int
+    ) -> tuple[Decimal, Decimal, frozenset[str]]:
+        """For theme sets ``a`` and ``b`` and a rounded cosine in thousandths: the
+        combined score, the theme score and the shared themes."""
+        shared = a & b
+        sizes = (len(shared), len(a) + len(b) - len(shared))
+        theme = self.themes.get(sizes)
+        if theme is None:
+            theme = self.themes[sizes] = theme_score(*sizes)
+        score = self.scores.get((theme, text))
         if score is None:
-            score = self.scores[theme_score, text] = _combined(theme_score, self.texts[text])
-        return Similarity(a.iri, b.iri, score, theme_score, self.texts[text], tuple(sorted(shared)))
+            score = self.scores[theme, text] = _combined(theme, self.texts[text])
+        return score, theme, shared
+
+    def link(self, a: MeasureText, b: MeasureText, text: int) -> Similarity:
+        score, theme, shared = self.parts(a.themes, b.themes, text)
+        return Similarity(a.iri, b.iri, score, theme, self.texts[text], tuple(sorted(shared)))

@@ -47,6 +47,7 @@ from policygraph.similarity import (
     _TIE,
     THRESHOLD,
     TOP_K,
+    LinkScores,
     MeasureText,
     Ranked,
     _bit_count,
@@ -59,6 +60,7 @@ from policygraph.similarity import (
     keyed,
     rank,
     sequential_dot,
+    theme_score,
     weigh,
 )
 
@@ -171,19 +173,10 @@ def ranked_lists(
 def _list_scores(ranked: Ranked) -> np.ndarray:
     """The combined score (thousandths) of each match of the lists; -1 for an empty slot."""
     score = np.full(ranked.target.shape, -1, dtype=np.int64)
-    themes: dict[tuple[int, int], Decimal] = {}
-    combined: dict[tuple[Decimal, int], int] = {}
-    items = ranked.items
+    scores, items = LinkScores(), ranked.items
     for a, slot in zip(*np.nonzero(ranked.target >= 0), strict=True):
-        mine, theirs = items[a].themes, items[ranked.target[a, slot]].themes
-        shared = len(mine & theirs)
-        sizes = (shared, len(mine) + len(theirs) - shared)
-        if sizes not in themes:
-            themes[sizes] = _round(sizes[0] / sizes[1]) if sizes[1] else Decimal(0)
-        pair = (themes[sizes], int(ranked.text[a, slot]))
-        if pair not in combined:
-            combined[pair] = _thousandths(_combined(pair[0], Decimal(pair[1]).scaleb(-3)))
-        score[a, slot] = combined[pair]
+        b, text = ranked.target[a, slot], int(ranked.text[a, slot])
+        score[a, slot] = _thousandths(scores.parts(items[a].themes, items[b].themes, text)[0])
     return score
 
 
@@ -457,7 +450,7 @@ class _Update:
         index = np.zeros(len(self.sets), dtype=np.int64)
         for pair in set(zip(shared.tolist(), union.tolist(), strict=True)):
             at = (shared == pair[0]) & (union == pair[1])
-            index[at] = self._row(_round(pair[0] / pair[1]) if pair[1] else Decimal(0))
+            index[at] = self._row(theme_score(*pair))
         return self.tables[index[self.group], text]
 
     def _texts(self, block: np.ndarray) -> list[np.ndarray]:
