@@ -46,6 +46,13 @@ def map_documents(sources: list[Path], iris: Iris | None = None, every: int = 0)
     return graphs
 
 
+#: The policy the bound cases are asked about: the first by its identifier.
+FIRST_POLICY = (
+    "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
+    "SELECT ?id WHERE { ?p eli:id_local ?id } ORDER BY ?id LIMIT 1"
+)
+
+
 def canned_cases(policy: str | None) -> list[tuple[str, Query, dict[str, str]]]:
     """Every canned query with its defaults bound and the rest unbound (over the whole
     corpus), and again with ``policy`` bound where the query takes one: (label, query,

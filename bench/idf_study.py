@@ -68,6 +68,11 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = {"en": re.compile(r"[A-Za-z]+"), "zh": re.compile(r"[\u4e00-\u9fff]{2}")}
 
 
+def _language(text: str) -> str:
+    """ "zh" for a text with a Han character, else "en": the corpus writes no other."""
+    return "zh" if _HAN.search(text) else "en"
+
+
 def bucketed(count: int, rule: float | int | None) -> int:
     """The count a bucket stands for under ``rule`` (see ``RATIOS``).
 
@@ -103,7 +108,7 @@ def read_measures(corpus: Path, cache_dir: Path) -> list[similarity.MeasureText]
 
 def edited(text: str, kind: int, words: list[str], rng: random.Random) -> str | None:
     """One edit of ``text``: a word replaced (0), a word inserted (1), a number changed (2)."""
-    language = "zh" if _HAN.search(text) else "en"
+    language = _language(text)
     space = " " if language == "en" else ""
     if kind == 2:
         numbers = list(re.finditer(r"\d+", text))
@@ -128,7 +133,7 @@ def edit_study(measures: list[similarity.MeasureText], edits: int, seed: int) ->
         frequency.update(held)
     vocabulary: dict[str, Counter[str]] = {"en": Counter(), "zh": Counter()}
     for m in measures:
-        language = "zh" if _HAN.search(m.text) else "en"
+        language = _language(m.text)
         vocabulary[language].update(_WORD[language].findall(m.text))
     common = {lang: [w for w, _ in c.most_common(3000)] for lang, c in vocabulary.items()}
     rng = random.Random(seed)
@@ -137,7 +142,7 @@ def edit_study(measures: list[similarity.MeasureText], edits: int, seed: int) ->
     for trial in range(edits):
         row = rng.randrange(len(measures))
         text = measures[row].text
-        new = edited(text, trial % 3, common["zh" if _HAN.search(text) else "en"], rng)
+        new = edited(text, trial % 3, common[_language(text)], rng)
         if new is None:
             continue
         kinds[trial % 3] += 1

@@ -33,7 +33,11 @@ import time
 from pathlib import Path
 
 import pyoxigraph as ox
-from bench_common import canned_cases, rdflib_answer  # type: ignore[import-not-found]
+from bench_common import (  # type: ignore[import-not-found]
+    FIRST_POLICY,
+    canned_cases,
+    rdflib_answer,
+)
 
 from policygraph import dumpfile
 from policygraph.endpoint import inline_values
@@ -45,11 +49,7 @@ def _rss_mib() -> float:
 
 
 def _one_policy(store: ox.Store) -> str | None:
-    answer = store.query(
-        "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
-        "SELECT ?id WHERE { ?p eli:id_local ?id } ORDER BY ?id LIMIT 1",
-        use_default_graph_as_union=True,
-    )
+    answer = store.query(FIRST_POLICY, use_default_graph_as_union=True)
     rows = list(answer)
     return str(rows[0]["id"].value) if rows else None
 

@@ -29,7 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench_common import canned_cases, rdflib_answer  # type: ignore[import-not-found]
+from bench_common import (  # type: ignore[import-not-found]
+    FIRST_POLICY,
+    canned_cases,
+    rdflib_answer,
+)
 
 from policygraph import dumpfile
 from policygraph.endpoint import inline_values
@@ -82,10 +86,7 @@ def open_store(build: Path, folder: Path):  # type: ignore[no-untyped-def]
 
 
 def _first_policy(dataset) -> str | None:  # type: ignore[no-untyped-def]
-    rows = list(dataset.query(
-        "PREFIX eli: <http://data.europa.eu/eli/ontology#> "
-        "SELECT ?id WHERE { ?p eli:id_local ?id } ORDER BY ?id LIMIT 1"
-    ))  # fmt: skip
+    rows = list(dataset.query(FIRST_POLICY))
     return str(rows[0][0]) if rows else None
 
 
