@@ -118,3 +118,16 @@ def test_an_unreadable_state_means_a_fresh_search(tmp_path: Path):
     assert outcome.searched
     assert outcome.ranked.links() == similar_measures(measures)
     assert not ranked_lists(measures, tmp_path).searched  # the state was written again
+
+
+def test_a_state_whose_vectors_are_gone_means_a_fresh_search(tmp_path: Path):
+    measures = corpus(6, 60)
+    ranked_lists(measures, tmp_path)
+    for base in tmp_path.glob("base-*"):
+        for file in base.iterdir():
+            file.unlink()
+    edited = [replace(measures[0], text=measures[0].text + " grid"), *measures[1:]]
+    outcome = ranked_lists(edited, tmp_path)
+    assert outcome.searched
+    assert outcome.ranked.links() == similar_measures(edited)
+    assert len(list(tmp_path.glob("base-*"))) == 1  # the new search's vectors only
