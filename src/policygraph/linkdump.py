@@ -52,7 +52,7 @@ from policygraph.links import (
     unpacked,
 )
 from policygraph.similarity import TOP_K, MeasureText, Ranked, Similarity
-from policygraph.similarity_update import ranked_lists
+from policygraph.similarity_update import Document, ranked_lists
 from policygraph.workers import can_fork, forked_pool
 
 #: The folder of the build cache that keeps the similarity search's state.
@@ -124,14 +124,13 @@ def similarity_entries(
     found = _cached(cache, key)
     if found is not None:
         return found
-    measures = [m for d in unpacked(features) for m in d.measures]
+    documents = [Document(f.measures_digest, _measures_of(f)) for f in features]
     state = cache.folder / SEARCH_FOLDER
-    found = ranked_lists(measures, state, tool_fingerprint(), jobs=jobs)
-    ranked = found.ranked
+    found = ranked_lists(documents, state, tool_fingerprint(), jobs=jobs)
+    ranked, identities = found.ranked, found.identities
     listed = np.flatnonzero(ranked.target[:, 0] >= 0)  # the sources with links
     counts = (ranked.target[listed] >= 0).sum(axis=1)
-    cuts = list(_cuts([ranked.items[i].iri for i in listed.tolist()], counts.tolist()))
-    identities = _identities(ranked.items)
+    cuts = list(_cuts([found.iris[i] for i in listed.tolist()], counts.tolist()))
     keys = [_chunk_key(ranked, listed[lo:hi], identities, settings) for lo, hi in cuts]
     entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]
     # only the chunks not in the cache are made into links, validated and written
@@ -203,14 +202,12 @@ def _chunk_entry(cache: BuildCache, key: str) -> Entry | None:
     return entry if entry is not None and isinstance(entry.record, LinkChunk) else None
 
 
-def _identities(items: Sequence[MeasureText]) -> np.ndarray:
-    """Per measure, 16 bytes that change when its IRI or its themes do: all a link reads
-    of its two measures besides the rounded cosine."""
-    found = np.empty((len(items), 16), dtype=np.uint8)
-    for i, item in enumerate(items):
-        named = "\0".join([item.iri, *sorted(item.themes)]).encode("utf-8", "surrogatepass")
-        found[i] = np.frombuffer(hashlib.blake2b(named, digest_size=16).digest(), np.uint8)
-    return found
+def _measures_of(
+    features: DocumentLinks | PackedLinks,
+) -> Callable[[], Sequence[MeasureText]]:
+    """A document's measures, unpacked when asked for (an update asks only for the
+    documents whose measures changed)."""
+    return lambda: unpacked([features])[0].measures
 
 
 def _chunk_key(

@@ -182,10 +182,10 @@ class _Vectors:
     weight(g, d) = (1 + ln tf) · idf(df(g), N), divided by the vector's length (see
     :func:`inverse_frequency`). Row ``r`` holds ``ids[indptr[r]:indptr[r + 1]]``
     (n-gram ids, ascending; ids ascend as the n-grams' strings sort) and their
-    ``weights``; ``keys[id]`` is the n-gram's key (see :func:`_gram_keys`) and
-    ``counts[id]`` the number of measures holding it. Every float is computed by the
-    same operations, in the same order, as the plain formula over dicts, so the weights
-    are those exact numbers.
+    ``weights``; ``keys[id]`` is the n-gram's key (see :func:`_gram_keys`),
+    ``counts[id]`` the number of measures holding it, and ``tf`` each entry's count.
+    Every float is computed by the same operations, in the same order, as the plain
+    formula over dicts, so the weights are those exact numbers.
     """
 
     indptr: np.ndarray  # int64, rows + 1
@@ -193,6 +193,7 @@ class _Vectors:
     weights: np.ndarray  # float64
     keys: np.ndarray  # int64, one per distinct n-gram, ascending
     counts: np.ndarray  # int64, measures holding each n-gram
+    tf: np.ndarray  # int32, each entry's term count
 
     # texts whose n-grams are keyed at once
     CHUNK = 20000
@@ -209,7 +210,8 @@ class _Vectors:
         del keys
         df = np.bincount(ids, minlength=vocabulary.size)
         indptr, weights = weigh(rows, tf, inverse_frequencies(df, len(texts))[ids], len(texts))
-        return cls(indptr, ids.astype(np.int32), weights, vocabulary, df.astype(np.int64))
+        ids, df, tf = ids.astype(np.int32), df.astype(np.int64), tf.astype(np.int32)
+        return cls(indptr, ids, weights, vocabulary, df, tf)
 
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         s, e = int(self.indptr[r]), int(self.indptr[r + 1])

@@ -20,16 +20,23 @@ A pair's score is the formula's, rounded as the full search rounds it: the dot p
 in floating point, and summed term by term in the formula's order when a rounding tie is
 within the error bound. So the lists equal a fresh search's, which the tests check.
 
+An update reads documents, not measures: each comes with a digest of its measures, and
+only the documents whose digests are new are unpacked (at 10,000 documents, unpacking
+them all took seconds). So the state keeps what the update reads of the others: each
+measure's IRI, policy, theme set, digest, and its n-grams' counts besides their weights,
+so that a measure whose vector must be made again needs no text.
+
 The state lives in the build cache folder (``search/``): the vectors of the last full
 search (the *base*, numpy files, read as memory maps), the vectors computed since (the
-*overlay*), the exact counts and the ranked lists. It is written to a new name and
-renamed, so a killed build leaves the last good state. When the number of measures
-moves to another bucket, or too many vectors changed, the full search runs again and
-makes a new base.
+*overlay*), the exact counts, those columns and the ranked lists. It is written to a new
+name and renamed, so a killed build leaves the last good state. When the number of
+measures moves to another bucket, or too many vectors changed, the full search runs
+again and makes a new base.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import math
@@ -37,6 +44,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -72,10 +80,19 @@ RESCORED_SHARE = 200
 #: Sources scored against every measure at once (a dense block of their scores).
 BLOCK = 64
 _STATE = "state.pickle"
-_BASE_ARRAYS = ("keys", "indptr", "ids", "weights")
-_VERSION = 2
+_BASE_ARRAYS = ("keys", "indptr", "ids", "tf", "weights")
+_VERSION = 3
 
-Vector = tuple[np.ndarray, np.ndarray]  # n-gram keys, ascending, and their weights
+Vector = tuple[np.ndarray, np.ndarray, np.ndarray]  # n-gram keys (ascending), counts, weights
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document as the search reads it: a digest of its measures (IRI, policy, themes
+    and text), and the measures themselves, fetched only when the digest is new."""
+
+    digest: bytes
+    measures: Callable[[], Sequence[MeasureText]]
 
 
 @dataclass
@@ -85,14 +102,22 @@ class Outcome:
     ranked: Ranked
     searched: bool  # True: the full search ran; False: the last lists were updated
     changed: int  # vectors computed (updated) or measures searched
+    iris: list[str]  # the measures', sorted
+    identities: np.ndarray  # uint8 (measures, 16): a digest of each measure's IRI and themes
 
 
 @dataclass
 class _State:
     tag: str  # what decides the lists besides the measures (code, k, threshold)
     base: str  # the folder of the base vectors
+    documents: dict[bytes, tuple[int, tuple[str, ...]]]  # digest: (how many, their IRIs)
     iris: list[str]  # sorted
     digests: list[bytes]  # of each measure's policy, themes and text
+    identities: np.ndarray  # see Outcome
+    policies: list[str]
+    policy: np.ndarray  # int64: each measure's index in ``policies``
+    sets: list[frozenset[str]]
+    group: np.ndarray  # int64: each measure's theme set, an index in ``sets``
     base_row: np.ndarray  # int64: each measure's row of the base, -1: in the overlay
     overlay: dict[str, Vector]
     counts: np.ndarray  # int64: measures now holding each base n-gram
@@ -108,6 +133,7 @@ class _Base:
     keys: np.ndarray
     indptr: np.ndarray
     ids: np.ndarray
+    tf: np.ndarray
     weights: np.ndarray
 
     def entry_row(self) -> np.ndarray:
@@ -119,44 +145,58 @@ class _Base:
 
     def vector(self, row: int) -> Vector:
         lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
-        return self.keys[self.ids[lo:hi]], self.weights[lo:hi]
+        return self.keys[self.ids[lo:hi]], self.tf[lo:hi], self.weights[lo:hi]
 
 
 def ranked_lists(
-    measures: list[MeasureText],
+    documents: Sequence[Document],
     folder: Path | None,
     tag: str = "",
     top_k: int = TOP_K,
     threshold: Decimal = THRESHOLD,
     jobs: int = 1,
 ) -> Outcome:
-    """The similarity lists of ``measures``: updated from the state in ``folder`` when
-    it allows, else searched in full; the state is then saved for the next build.
-    ``tag`` names the code that ranks (a state made by other code is not used)."""
-    items = sorted(measures, key=lambda m: m.iri)
+    """The similarity lists of the measures of ``documents``: updated from the state in
+    ``folder`` when it allows, else searched in full; the state is then saved for the
+    next build. ``tag`` names the code that ranks (a state made by other code is not
+    used). An update fetches the measures of the documents whose digests are new only."""
     tag = f"{tag}\0{top_k}\0{threshold}"
-    digests = [_digest(m) for m in items]
-    loaded = _load(folder, tag) if folder is not None and items and top_k > 0 else None
+    loaded = _load(folder, tag) if folder is not None and top_k > 0 else None
     if loaded is not None:
-        state, base = loaded
-        update = _Update(state, base, items, digests, top_k, threshold)
+        update = _Update(*loaded, documents, top_k, threshold)
         if update.run():
             if folder is not None:
                 _save_state(folder, update.state)
-            return Outcome(update.ranked, False, len(update.changed))
+            state = update.state
+            return Outcome(update.ranked, False, len(update.changed), state.iris, state.identities)
+    opened = [(d.digest, list(d.measures())) for d in documents]
+    items = sorted((m for _, measures in opened for m in measures), key=lambda m: m.iri)
+    iris, identities = [m.iri for m in items], _identities(items)
     if not items or top_k <= 0:
         empty = np.zeros((len(items), max(top_k, 0)), dtype=np.int64)
-        return Outcome(Ranked(items, empty - 1, empty), True, len(items))
+        return Outcome(Ranked(items, empty - 1, empty), True, len(items), iris, identities)
     ranked, vectors, rows = rank(items, top_k, threshold, jobs)
     if folder is not None:
         base_row = np.empty(len(items), dtype=np.int64)
         base_row[rows] = np.arange(len(items))
-        base = _Base(vectors.keys, vectors.indptr, vectors.ids, vectors.weights)
+        base = _Base(vectors.keys, vectors.indptr, vectors.ids, vectors.tf, vectors.weights)
+        policies: dict[str, int] = {}
+        sets: dict[frozenset[str], int] = {}
+        held: dict[bytes, tuple[int, tuple[str, ...]]] = {}
+        for digest, measures in opened:
+            count, _ = held.get(digest, (0, ()))
+            held[digest] = (count + 1, tuple(m.iri for m in measures))
         state = _State(
             tag,
             "",
-            [m.iri for m in items],
-            digests,
+            held,
+            iris,
+            [_digest(m) for m in items],
+            identities,
+            [],
+            np.array([policies.setdefault(m.policy, len(policies)) for m in items], np.int64),
+            [],
+            np.array([sets.setdefault(m.themes, len(sets)) for m in items], np.int64),
             base_row,
             {},
             vectors.counts,
@@ -166,8 +206,54 @@ def ranked_lists(
             ranked.text,
             _list_scores(ranked),
         )
+        state.policies, state.sets = list(policies), list(sets)
         _save(folder, state, base)
-    return Outcome(ranked, True, len(items))
+    return Outcome(ranked, True, len(items), iris, identities)
+
+
+def documents_of(measures: Sequence[MeasureText]) -> list[Document]:
+    """Measures grouped into documents by policy, as a build groups them (for callers
+    that hold measures, not documents)."""
+    by_policy: dict[str, list[MeasureText]] = {}
+    for measure in measures:
+        by_policy.setdefault(measure.policy, []).append(measure)
+    found = []
+    for listed in by_policy.values():
+        digest = hashlib.blake2b(b"".join(_digest(m) + m.iri.encode() for m in listed))
+        found.append(Document(digest.digest(), lambda listed=listed: listed))
+    return found
+
+
+def _identities(items: Sequence[MeasureText]) -> np.ndarray:
+    found = np.empty((len(items), 16), dtype=np.uint8)
+    for i, item in enumerate(items):
+        found[i] = np.frombuffer(_identity(item), np.uint8)
+    return found
+
+
+def _identity(item: MeasureText) -> bytes:
+    """16 bytes that change when a measure's IRI or themes do: all a link reads of its
+    two measures besides the rounded cosine."""
+    named = "\0".join([item.iri, *sorted(item.themes)]).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(named, digest_size=16).digest()
+
+
+class _Items(Sequence[MeasureText]):
+    """The measures of an update, made on demand from the state's columns (without
+    their texts: links read only IRIs, policies and themes)."""
+
+    def __init__(self, state: _State):
+        self.state = state
+
+    def __len__(self) -> int:
+        return len(self.state.iris)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        state = self.state
+        policy, themes = state.policies[state.policy[i]], state.sets[state.group[i]]
+        return MeasureText(state.iris[i], policy, themes, "")
 
 
 def _list_scores(ranked: Ranked) -> np.ndarray:
@@ -194,52 +280,89 @@ class _Update:
         self,
         state: _State,
         base: _Base,
-        items: list[MeasureText],
-        digests: list[bytes],
+        documents: Sequence[Document],
         top_k: int,
         threshold: Decimal,
     ):
-        self.old, self.base, self.items, self.digests = state, base, items, digests
+        self.old, self.base, self.documents = state, base, documents
         # scores are whole thousandths: at least the threshold is at least its ceiling
         self.k, self.threshold = top_k, math.ceil(threshold.scaleb(3))
         self.changed: list[int] = []
+        self.texts: dict[int, str] = {}  # the edited and added measures' texts
         self.ranked: Ranked
         self.state: _State
         # f(J, k/1000) for each Jaccard index J met, and J's row
         self.rows: dict[Decimal, int] = {}
         self.tables = np.zeros((0, 1001), dtype=np.int64)
 
-    # -- which vectors changed ------------------------------------------------------------
+    # -- which measures and vectors changed ----------------------------------------------
+
+    def _measures(self) -> list[MeasureText] | None:
+        """The measures of the documents whose digests are new (None: IRIs repeat, so
+        search as the search does); the documents' record for the next state."""
+        old = self.old.documents
+        now: dict[bytes, list[Document]] = {}
+        for document in self.documents:
+            now.setdefault(document.digest, []).append(document)
+        fresh: list[MeasureText] = []
+        self.held: dict[bytes, tuple[int, tuple[str, ...]]] = {}
+        self.removed: set[str] = set()
+        for digest, listed in now.items():
+            count, iris = old.get(digest, (0, ()))
+            if count != len(listed):
+                measures = list(listed[0].measures())
+                if measures and len(listed) > 1:
+                    return None  # the same measures twice
+                iris = tuple(m.iri for m in measures)
+                fresh += measures
+                self.removed |= set(old.get(digest, (0, ()))[1])
+            self.held[digest] = (len(listed), iris)
+        for digest, (_, iris) in old.items():
+            if digest not in now:
+                self.removed |= set(iris)
+        return fresh
 
     def run(self) -> bool:
         """Update the lists; False when a fresh search is the way (the caller runs it)."""
-        old, n = self.old, len(self.items)
+        old = self.old
+        fresh = self._measures()
+        if fresh is None:
+            return False
+        self.where = where = {iri: j for j, iri in enumerate(old.iris)}
+        by_iri = {m.iri: m for m in fresh}
+        if len(by_iri) != len(fresh) or any(
+            iri in where and iri not in self.removed for iri in by_iri
+        ):
+            return False  # one IRI twice: search as the search does
+        gone = self.removed - by_iri.keys()
+        added = sorted(by_iri.keys() - where.keys())
+        kept = [iri for iri in old.iris if iri not in gone] if gone else old.iris
+        iris = sorted(kept + added) if added else list(kept)
+        n = len(iris)
         if bucketed(n) != bucketed(old.total):
             return False
-        if any(a.iri == b.iri for a, b in zip(self.items, self.items[1:], strict=False)):
-            return False  # one IRI twice: the lists are by IRI, so search as it searches
-        self.where = where = {iri: j for j, iri in enumerate(old.iris)}
+        if gone or added:
+            self.old_of_new = np.array([where.get(iri, -1) for iri in iris], dtype=np.int64)
+        else:  # the same measures: the same order
+            self.old_of_new = np.arange(n, dtype=np.int64)
         self.new_of_old = np.full(len(old.iris), -1, dtype=np.int64)
-        self.old_of_new = np.full(n, -1, dtype=np.int64)
-        edited = []
-        for i, (item, digest) in enumerate(zip(self.items, self.digests, strict=True)):
-            j = where.get(item.iri)
-            if j is not None:
-                self.new_of_old[j], self.old_of_new[i] = i, j
-            if j is None or old.digests[j] != digest:
-                edited.append(i)
-        gone = np.flatnonzero(self.new_of_old < 0)  # removed measures
-        stale = np.concatenate((gone, self.old_of_new[edited])).astype(np.int64)
+        known = self.old_of_new >= 0
+        self.new_of_old[self.old_of_new[known]] = np.flatnonzero(known)
+        self._columns(iris, by_iri)
+        edited = sorted(self.texts)
+        stale = np.array(
+            [where[iri] for iri in gone] + [int(self.old_of_new[i]) for i in edited],
+            dtype=np.int64,
+        )
         stale = stale[stale >= 0]
-        if not edited and not gone.size:
+        if not edited and not stale.size:
             self._keep()
             return True
         counts, extra = old.counts.copy(), dict(old.extra)
         touched: dict[int, int] = {}  # key -> count before
         for j in stale.tolist():
             self._count(self._old_vector(j)[0], -1, counts, extra, touched)
-        new_keys = self._keys(edited)
-        for keys in new_keys:
+        for keys in self._keys(edited):
             self._count(keys, 1, counts, extra, touched)
         moved = [
             key
@@ -260,14 +383,36 @@ class _Update:
         bad[stale] = True
         held = self.old_of_new[self.changed]
         bad[held[held >= 0]] = True
-        kept = old.target >= 0
-        hit = (kept & bad[np.where(kept, old.target, len(old.iris))]).any(axis=1)
+        listed = old.target >= 0
+        hit = (listed & bad[np.where(listed, old.target, len(old.iris))]).any(axis=1)
         rescored = set(self.new_of_old[np.flatnonzero(hit)].tolist()) - {-1}
         self.rescored = sorted(rescored | changed)
         if len(self.rescored) > max(BLOCK, n // RESCORED_SHARE):
             return False
         self._rank()
         return True
+
+    def _columns(self, iris: list[str], fresh: dict[str, MeasureText]) -> None:
+        """Each measure's digest, identity, policy and theme set, in the new order: the
+        old state's, but for the measures of new documents; those whose digest differs
+        (or that are new) are the edited ones, whose texts are kept."""
+        old, take = self.old, np.maximum(self.old_of_new, 0)
+        self.iris = iris
+        self.digests = [old.digests[j] for j in take.tolist()]
+        self.identities = old.identities[take]
+        self.policy, self.group = old.policy[take], old.group[take]
+        self.policies, self.sets = list(old.policies), list(old.sets)
+        policies = {p: i for i, p in enumerate(self.policies)}
+        sets = {t: i for i, t in enumerate(self.sets)}
+        for iri, measure in fresh.items():
+            i, digest = bisect.bisect_left(iris, iri), _digest(measure)
+            if self.old_of_new[i] >= 0 and self.digests[i] == digest:
+                continue  # in a changed document, but as it was
+            self.texts[i], self.digests[i] = measure.text, digest
+            self.identities[i] = np.frombuffer(_identity(measure), np.uint8)
+            self.policy[i] = policies.setdefault(measure.policy, len(policies))
+            self.group[i] = sets.setdefault(measure.themes, len(sets))
+        self.policies, self.sets = list(policies), list(sets)
 
     def _keep(self) -> None:
         """Nothing changed: the lists as they are (in the new indices, the same here)."""
@@ -282,7 +427,7 @@ class _Update:
 
     def _keys(self, rows: list[int]) -> list[np.ndarray]:
         """The distinct n-gram keys of these measures' texts."""
-        found, keys, _ = keyed([self.items[i].text for i in rows])
+        found, keys, _ = keyed([self.texts[i] for i in rows])
         ends = np.searchsorted(found, np.arange(1, len(rows) + 1))
         return np.split(keys, ends[:-1])
 
@@ -327,24 +472,39 @@ class _Update:
             live = np.flatnonzero(self.old.base_row >= 0)
             owner[self.old.base_row[live]] = self.new_of_old[live]
             found |= set(owner[rows].tolist()) - {-1}
-        for iri, (held, _) in self.old.overlay.items():
+        for iri, (held, _, _) in self.old.overlay.items():
             if np.isin(held, moved).any():
                 found.add(int(self.new_of_old[self.where[iri]]))
         return found - {-1}
 
     def _vectors(self, rows: list[int]) -> dict[int, Vector]:
         """The changed measures' vectors, from the exact counts, as the full search makes
-        them."""
+        them: the n-grams of an edited measure's text, or those a holder had."""
         if not rows:
             return {}
-        found, keys, tf = keyed([self.items[i].text for i in rows])
-        counts = np.array(
+        edited = [i for i in rows if i in self.texts]
+        found, keys, tf = keyed([self.texts[i] for i in edited])
+        ends = np.searchsorted(found, np.arange(1, len(edited) + 1))
+        spans = np.split(np.arange(keys.size), ends[:-1]) if edited else []
+        parts = dict(zip(edited, spans, strict=True))
+        grams, counts, row = [], [], []
+        for r, i in enumerate(rows):
+            if i in parts:
+                held = (keys[parts[i]], tf[parts[i]])
+            else:
+                held = self._old_vector(int(self.old_of_new[i]))[:2]
+            grams.append(held[0])
+            counts.append(held[1])
+            row.append(np.full(held[0].size, r, dtype=np.int64))
+        keys, tf = np.concatenate(grams), np.concatenate(counts).astype(np.int64)
+        frequency = np.array(
             [self._count_of(key, self.counts, self.extra) for key in keys.tolist()],
             dtype=np.int64,
         )
-        indptr, weights = weigh(found, tf, inverse_frequencies(counts, len(self.items)), len(rows))
+        idf = inverse_frequencies(frequency, len(self.iris))
+        indptr, weights = weigh(np.concatenate(row), tf, idf, len(rows))
         return {
-            i: (keys[indptr[r] : indptr[r + 1]], weights[indptr[r] : indptr[r + 1]])
+            i: tuple(x[indptr[r] : indptr[r + 1]] for x in (keys, tf.astype(np.int32), weights))
             for r, i in enumerate(rows)
         }
 
@@ -366,7 +526,7 @@ class _Update:
 
     def _rank(self) -> None:
         """The new lists: rescored sources in full, the others merged with the changed."""
-        old, n, k = self.old, len(self.items), self.k
+        old, n, k = self.old, len(self.iris), self.k
         target = np.full((n, k), -1, dtype=np.int64)
         text = np.zeros((n, k), dtype=np.int64)
         listed = np.full((n, k), -1, dtype=np.int64)  # the matches' scores
@@ -413,28 +573,19 @@ class _Update:
             target[b], text[b], listed[b] = -1, 0, -1
             for slot, (s, t, c) in enumerate(best):
                 target[b, slot], text[b, slot], listed[b, slot] = t, c, s
-        self.ranked = Ranked(self.items, target, text)
         self.state = self._next(target, text, listed)
+        self.ranked = Ranked(_Items(self.state), target, text)
 
     def _layout(self) -> None:
-        """What scoring reads of every measure: its theme set, its policy, and where its
+        """What scoring reads of the theme sets (as bit masks), and where each measure's
         vector is (the base's row, or computed since)."""
-        sets: dict[frozenset[str], int] = {}
-        self.group = np.array(
-            [sets.setdefault(m.themes, len(sets)) for m in self.items], dtype=np.int64
-        )
-        self.sets = list(sets)
         bit = {t: b for b, t in enumerate(sorted({t for s in self.sets for t in s}))}
         self.masks = np.zeros((len(self.sets), max(1, (len(bit) + 63) // 64)), dtype=np.uint64)
         for g, themes in enumerate(self.sets):
             for t in themes:
                 self.masks[g, bit[t] // 64] |= np.uint64(1 << (bit[t] % 64))
         self.sizes = np.array([len(s) for s in self.sets], dtype=np.int64)
-        policies: dict[str, int] = {}
-        self.policy = np.array(
-            [policies.setdefault(m.policy, len(policies)) for m in self.items], dtype=np.int64
-        )
-        row = np.full(len(self.items), -1, dtype=np.int64)
+        row = np.full(len(self.iris), -1, dtype=np.int64)
         keep = self.old_of_new >= 0
         row[keep] = self.old.base_row[self.old_of_new[keep]]
         row[list(self.vectors)] = -1
@@ -457,11 +608,11 @@ class _Update:
         """The rounded cosines (thousandths) of each source of ``block`` with every
         measure: in floating point, and in the formula's order where a rounding tie is
         within the error bound."""
-        n, base = len(self.items), self.base
+        n, base = len(self.iris), self.base
         vectors = [self._vector(x) for x in block.tolist()]
-        union = np.unique(np.concatenate([keys for keys, _ in vectors]))
+        union = np.unique(np.concatenate([keys for keys, _, _ in vectors]))
         dense = np.zeros((block.size, union.size + 1), dtype=np.float64)
-        for r, (keys, weights) in enumerate(vectors):
+        for r, (keys, _, weights) in enumerate(vectors):
             dense[r, np.searchsorted(union, keys)] = weights
         dots = np.zeros((block.size, n), dtype=np.float64)
         if base.keys.size and union.size:  # the measures whose vector is the base's
@@ -478,20 +629,20 @@ class _Update:
         if self.side.size:  # the others: the overlay and the changed
             held = [self._vector(i) for i in self.side.tolist()]
             keys = np.concatenate([h[0] for h in held])
-            weights = np.concatenate([h[1] for h in held])
+            weights = np.concatenate([h[2] for h in held])
             who = np.repeat(self.side, [h[0].size for h in held])
             at = np.minimum(np.searchsorted(union, keys), max(union.size - 1, 0))
             columns = np.where(union[at] == keys, at, union.size) if union.size else at
             for r in range(block.size):
                 dots[r] += np.bincount(who, dense[r, columns] * weights, minlength=n)
         texts = []
-        for r, (keys, weights) in enumerate(vectors):
+        for r, (keys, _, weights) in enumerate(vectors):
             epsilon = _Search.epsilon(int(keys.size))
             near = dots[r]
             high = np.floor(np.minimum(near + epsilon, 1.0) * 1000 + 0.5 + _TIE).astype(np.int64)
             low = np.floor(np.minimum(near - epsilon, 1.0) * 1000 + 0.5 - _TIE).astype(np.int64)
             for i in np.flatnonzero(low != high).tolist():
-                other_keys, other_weights = self._vector(i)
+                other_keys, _, other_weights = self._vector(i)
                 _, in_a, in_b = np.intersect1d(
                     keys, other_keys, assume_unique=True, return_indices=True
                 )
@@ -502,23 +653,29 @@ class _Update:
 
     def _next(self, target: np.ndarray, text: np.ndarray, score: np.ndarray) -> _State:
         old = self.old
-        base_row = np.full(len(self.items), -1, dtype=np.int64)
+        base_row = np.full(len(self.iris), -1, dtype=np.int64)
         keep = self.old_of_new >= 0
         base_row[keep] = old.base_row[self.old_of_new[keep]]
         base_row[self.changed] = -1
         overlay = {}
         for i in np.flatnonzero(base_row < 0).tolist():
-            overlay[self.items[i].iri] = self._vector(i)
+            overlay[self.iris[i]] = self._vector(i)
         return _State(
             old.tag,
             old.base,
-            [m.iri for m in self.items],
+            self.held if hasattr(self, "held") else old.documents,
+            self.iris,
             self.digests,
+            self.identities,
+            self.policies,
+            self.policy,
+            self.sets,
+            self.group,
             base_row,
             overlay,
             self.counts,
             {key: c for key, c in self.extra.items() if c},
-            len(self.items),
+            len(self.iris),
             target,
             text,
             score,
