@@ -289,6 +289,8 @@ class _Update:
         self.k, self.threshold = top_k, math.ceil(threshold.scaleb(3))
         self.changed: list[int] = []
         self.texts: dict[int, str] = {}  # the edited and added measures' texts
+        self.held: dict[bytes, tuple[int, tuple[str, ...]]] = {}  # documents, for the state
+        self.removed: set[str] = set()  # IRIs of the measures of documents gone or changed
         self.ranked: Ranked
         self.state: _State
         # f(J, k/1000) for each Jaccard index J met, and J's row
@@ -305,8 +307,6 @@ class _Update:
         for document in self.documents:
             now.setdefault(document.digest, []).append(document)
         fresh: list[MeasureText] = []
-        self.held: dict[bytes, tuple[int, tuple[str, ...]]] = {}
-        self.removed: set[str] = set()
         for digest, listed in now.items():
             count, iris = old.get(digest, (0, ()))
             if count != len(listed):
@@ -663,7 +663,7 @@ class _Update:
         return _State(
             old.tag,
             old.base,
-            self.held if hasattr(self, "held") else old.documents,
+            self.held,
             self.iris,
             self.digests,
             self.identities,
