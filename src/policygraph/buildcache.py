@@ -41,6 +41,8 @@ _DATA_FOLDERS = ("ontology", "shapes", "vocab")
 #: An entry is ``KEY[:2]/KEY.entry``; one being written is ``KEY[:2]/.tmp-…`` until renamed.
 ENTRY_SUFFIX = ".entry"
 TEMPORARY_PREFIX = ".tmp-"
+#: The folder that keeps the similarity search's state (see ``similarity_update``).
+SEARCH_FOLDER = "search"
 
 
 def default_cache_dir() -> Path:

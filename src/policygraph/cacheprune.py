@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from policygraph.buildcache import ENTRY_SUFFIX, TEMPORARY_PREFIX
-from policygraph.linkdump import SEARCH_FOLDER
+from policygraph.buildcache import ENTRY_SUFFIX, SEARCH_FOLDER, TEMPORARY_PREFIX
 from policygraph.outputledger import LEDGER_FOLDER, is_temporary
 
 _ENTRY = re.compile(rf"^[0-9a-f]{{64}}{re.escape(ENTRY_SUFFIX)}$")

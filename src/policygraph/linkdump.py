@@ -39,7 +39,7 @@ import numpy as np
 import pyoxigraph as ox
 
 from policygraph import export
-from policygraph.buildcache import BuildCache, Entry, tool_fingerprint
+from policygraph.buildcache import SEARCH_FOLDER, BuildCache, Entry, tool_fingerprint
 from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_stats
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
@@ -55,8 +55,6 @@ from policygraph.similarity import TOP_K, MeasureText, Ranked, Similarity
 from policygraph.similarity_update import Document, ranked_lists
 from policygraph.workers import can_fork, forked_pool
 
-#: The folder of the build cache that keeps the similarity search's state.
-SEARCH_FOLDER = "search"
 #: Similarity links per chunk: about 4,700 triples, a fraction of a second of work. An
 #: edit inside a measure's text changes the links of a few sources, spread over a few
 #: chunks, and each is validated and written again: small chunks keep that quick.

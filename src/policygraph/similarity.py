@@ -225,10 +225,10 @@ class _Vectors:
         return sequential_dot(w_a[in_a], w_b[in_b])
 
 
-def keyed(texts: list[str], chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def keyed(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(text, key, count) of every distinct n-gram of every text, as :func:`_gram_keys`
-    gives them, keyed ``chunk`` texts at a time to bound the memory."""
-    chunk = chunk or _Vectors.CHUNK
+    gives them, keyed ``_Vectors.CHUNK`` texts at a time to bound the memory."""
+    chunk = _Vectors.CHUNK
     parts = [_gram_keys(texts[i : i + chunk]) for i in range(0, len(texts), chunk)]
     rows = np.concatenate([p[0] + i * chunk for i, p in enumerate(parts)] or [[]])
     keys = np.concatenate([p[1] for p in parts] or [[]]).astype(np.int64)

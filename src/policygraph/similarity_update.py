@@ -101,7 +101,6 @@ class Outcome:
 
     ranked: Ranked
     searched: bool  # True: the full search ran; False: the last lists were updated
-    changed: int  # vectors computed (updated) or measures searched
     iris: list[str]  # the measures', sorted
     identities: np.ndarray  # uint8 (measures, 16): a digest of each measure's IRI and themes
 
@@ -168,13 +167,13 @@ def ranked_lists(
             if folder is not None:
                 _save_state(folder, update.state)
             state = update.state
-            return Outcome(update.ranked, False, len(update.changed), state.iris, state.identities)
+            return Outcome(update.ranked, False, state.iris, state.identities)
     opened = [(d.digest, list(d.measures())) for d in documents]
     items = sorted((m for _, measures in opened for m in measures), key=lambda m: m.iri)
     iris, identities = [m.iri for m in items], _identities(items)
     if not items or top_k <= 0:
         empty = np.zeros((len(items), max(top_k, 0)), dtype=np.int64)
-        return Outcome(Ranked(items, empty - 1, empty), True, len(items), iris, identities)
+        return Outcome(Ranked(items, empty - 1, empty), True, iris, identities)
     ranked, vectors, rows = rank(items, top_k, threshold, jobs)
     if folder is not None:
         base_row = np.empty(len(items), dtype=np.int64)
@@ -208,7 +207,7 @@ def ranked_lists(
         )
         state.policies, state.sets = list(policies), list(sets)
         _save(folder, state, base)
-    return Outcome(ranked, True, len(items), iris, identities)
+    return Outcome(ranked, True, iris, identities)
 
 
 def documents_of(measures: Sequence[MeasureText]) -> list[Document]:
