@@ -31,7 +31,7 @@ import operator
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -219,10 +219,7 @@ class _Vectors:
 
     def exact_cosine(self, a: int, b: int) -> float:
         """The dot product as the formula sums it: over shared n-grams in string order."""
-        ids_a, w_a = self.row(a)
-        ids_b, w_b = self.row(b)
-        _, in_a, in_b = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
-        return sequential_dot(w_a[in_a], w_b[in_b])
+        return exact_dot(*self.row(a), *self.row(b))
 
 
 def keyed(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -272,13 +269,35 @@ def _normalise(starts: np.ndarray, raw: np.ndarray, weights: np.ndarray) -> None
     weights[lo:hi] = raw[lo:hi] / divisors
 
 
-def sequential_dot(w_a: np.ndarray, w_b: np.ndarray) -> float:
-    """A dot product summed as the formula sums it: term by term, in the order given
-    (the shared n-grams in string order)."""
+def exact_dot(ids_a: np.ndarray, w_a: np.ndarray, ids_b: np.ndarray, w_b: np.ndarray) -> float:
+    """The dot product of two sparse vectors (n-grams ascending as their strings sort,
+    by id or by key) as the formula sums it: term by term, over the shared n-grams in
+    string order."""
+    _, in_a, in_b = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
     total = 0.0
-    for product in (w_a * w_b).tolist():
+    for product in (w_a[in_a] * w_b[in_b]).tolist():
         total += product
     return total
+
+
+def rounded_bound(near: np.ndarray, epsilon: float, side: int) -> np.ndarray:
+    """The thousandths a cosine within ``epsilon`` of ``near`` can round to at most
+    (``side`` = 1) or at least (-1), leaning ``_TIE`` further out. Where the two agree,
+    that is the formula's rounded cosine; elsewhere see :func:`exact_thousandths`."""
+    bound = np.minimum(near + side * epsilon, 1.0) * 1000 + 0.5 + side * _TIE
+    return np.floor(bound).astype(np.int64)
+
+
+def score_table(theme: Decimal) -> np.ndarray:
+    """The combined score (thousandths) for Jaccard index ``theme`` and each rounded
+    cosine k/1000, k = 0 … 1000."""
+    scores = [_thousandths(_combined(theme, Decimal(k).scaleb(-3))) for k in range(1001)]
+    return np.array(scores, dtype=np.int64)
+
+
+def exact_thousandths(cosine: float) -> int:
+    """A cosine summed as the formula sums it, rounded as the formula rounds it."""
+    return _thousandths(_round(min(cosine, 1.0)))
 
 
 # -- the search -----------------------------------------------------------------------------
@@ -537,8 +556,7 @@ class _Search:
         """The index of a Jaccard in ``tables`` (f(J, k/1000), k = 0 … 1000) and ``least``
         (for each floor 0 … 1001, the least k with f(J, k/1000) ≥ floor; 1001: none)."""
         if theme not in self.themes:
-            scores = [_thousandths(_combined(theme, Decimal(k).scaleb(-3))) for k in range(1001)]
-            table = np.array(scores, dtype=np.int64)
+            table = score_table(theme)
             self.themes.append(theme)
             self.tables = np.vstack((self.tables, table))
             self.least = np.vstack((self.least, np.searchsorted(table, np.arange(1002))))
@@ -858,13 +876,13 @@ class _Batch:
         products = self.dense[source[pair], column] * v.weights[entries]
         near = np.bincount(pair, weights=products, minlength=source.size)
         epsilon = s.epsilon(int((ends - starts).max(initial=0)))
-        high = np.floor(np.minimum(near + epsilon, 1.0) * 1000 + 0.5 + _TIE).astype(np.int64)
+        high = rounded_bound(near, epsilon, 1)
         hopeful = s.tables[theme, high] >= self.top.floor()[source]
         source, row, near, high, theme = (x[hopeful] for x in (source, row, near, high, theme))
-        low = np.floor(np.minimum(near - epsilon, 1.0) * 1000 + 0.5 - _TIE).astype(np.int64)
+        low = rounded_bound(near, epsilon, -1)
         for i in np.flatnonzero(low != high).tolist():  # a rounding tie within reach
             exact = v.exact_cosine(int(self.rows[source[i]]), int(row[i]))
-            high[i] = _thousandths(_round(min(exact, 1.0)))
+            high[i] = exact_thousandths(exact)
         self.top.merge(source, s.tables[theme, high], s.rank[row], row, high)
 
 
@@ -924,7 +942,7 @@ class Ranked:
     indices of item i's matches (-1: an empty slot) and ``text[i]`` their rounded cosines
     in thousandths, best first."""
 
-    items: list[MeasureText]
+    items: Sequence[MeasureText]
     target: np.ndarray  # int64, (items, k)
     text: np.ndarray  # int64, (items, k)
 

@@ -47,27 +47,28 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from policygraph.similarity import (
-    _TIE,
     THRESHOLD,
     TOP_K,
     LinkScores,
     MeasureText,
     Ranked,
     _bit_count,
-    _combined,
-    _round,
     _Search,
     _thousandths,
     bucketed,
+    exact_dot,
+    exact_thousandths,
     inverse_frequencies,
     keyed,
     rank,
-    sequential_dot,
+    rounded_bound,
+    score_table,
     theme_score,
     weigh,
 )
@@ -135,12 +136,11 @@ class _Base:
     tf: np.ndarray
     weights: np.ndarray
 
+    @cached_property
     def entry_row(self) -> np.ndarray:
         """The row of each entry."""
-        if not hasattr(self, "_entry_row"):
-            lengths = np.diff(self.indptr)
-            self._entry_row = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
-        return self._entry_row
+        lengths = np.diff(self.indptr)
+        return np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)
 
     def vector(self, row: int) -> Vector:
         lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
@@ -466,7 +466,7 @@ class _Update:
         in_base = at[keys[at] == moved] if keys.size else at[:0]
         if in_base.size:
             entries = np.flatnonzero(np.isin(self.base.ids, in_base))
-            rows = np.unique(self.base.entry_row()[entries])
+            rows = np.unique(self.base.entry_row[entries])
             owner = np.full(self.base.indptr.size - 1, -1, dtype=np.int64)
             live = np.flatnonzero(self.old.base_row >= 0)
             owner[self.old.base_row[live]] = self.new_of_old[live]
@@ -518,9 +518,8 @@ class _Update:
     def _row(self, theme: Decimal) -> int:
         """The row of ``tables`` (f(J, k/1000), k = 0 … 1000) for Jaccard index ``theme``."""
         if theme not in self.rows:
-            table = [_thousandths(_combined(theme, Decimal(k).scaleb(-3))) for k in range(1001)]
             self.rows[theme] = len(self.rows)
-            self.tables = np.vstack((self.tables, np.array(table, dtype=np.int64)))
+            self.tables = np.vstack((self.tables, score_table(theme)))
         return self.rows[theme]
 
     def _rank(self) -> None:
@@ -620,7 +619,7 @@ class _Update:
             column = np.full(base.keys.size, -1, dtype=np.int64)
             column[at[found]] = np.flatnonzero(found)
             entries = np.flatnonzero(column[base.ids] >= 0)
-            who = self.owner[base.entry_row()[entries]]
+            who = self.owner[base.entry_row[entries]]
             entries, who = entries[who >= 0], who[who >= 0]
             columns, weights = column[base.ids[entries]], base.weights[entries]
             for r in range(block.size):
@@ -637,16 +636,11 @@ class _Update:
         texts = []
         for r, (keys, _, weights) in enumerate(vectors):
             epsilon = _Search.epsilon(int(keys.size))
-            near = dots[r]
-            high = np.floor(np.minimum(near + epsilon, 1.0) * 1000 + 0.5 + _TIE).astype(np.int64)
-            low = np.floor(np.minimum(near - epsilon, 1.0) * 1000 + 0.5 - _TIE).astype(np.int64)
-            for i in np.flatnonzero(low != high).tolist():
+            high = rounded_bound(dots[r], epsilon, 1)
+            low = rounded_bound(dots[r], epsilon, -1)
+            for i in np.flatnonzero(low != high).tolist():  # a rounding tie within reach
                 other_keys, _, other_weights = self._vector(i)
-                _, in_a, in_b = np.intersect1d(
-                    keys, other_keys, assume_unique=True, return_indices=True
-                )
-                exact = sequential_dot(weights[in_a], other_weights[in_b])
-                high[i] = _thousandths(_round(min(exact, 1.0)))
+                high[i] = exact_thousandths(exact_dot(keys, weights, other_keys, other_weights))
             texts.append(high)
         return texts
 
