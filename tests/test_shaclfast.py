@@ -116,6 +116,30 @@ def test_the_bundled_build_agrees(graph: Graph):
     assert_same(validate_graph(graph), validate_graph_pyshacl(graph))
 
 
+def test_shapes_kept_in_a_build_cache_validate_as_freshly_compiled_ones(
+    graph: Graph, tmp_path: Path
+):
+    """A build keeps the compiled shapes in its cache; read back by another build, they
+    must report every defect exactly as shapes compiled now do."""
+    from policygraph.buildcache import BuildCache
+
+    made = []
+
+    def compile_now():
+        made.append(1)
+        return compile_shapes(shapes_graph())
+
+    BuildCache(tmp_path).kept("compiled shapes", compile_now)
+    kept = BuildCache(tmp_path).kept("compiled shapes", compile_now)
+    assert made == [1], "the second build must read the shapes, not compile them"
+    fresh = compile_shapes(shapes_graph())
+    broken = copy_of(graph)
+    _together(broken)
+    found = validate_rdflib(broken, kept)
+    assert found.results
+    assert_same(found, validate_rdflib(broken, fresh))
+
+
 # --- documents as the pipeline validates them -----------------------------------------
 
 

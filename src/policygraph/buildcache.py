@@ -28,9 +28,11 @@ import os
 import pickle
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from policygraph.docbuild import PIECES, BuildSettings, DocumentRecord
 from policygraph.resources import data_dir
@@ -43,6 +45,7 @@ ENTRY_SUFFIX = ".entry"
 TEMPORARY_PREFIX = ".tmp-"
 #: The folder that keeps the similarity search's state (see ``similarity_update``).
 SEARCH_FOLDER = "search"
+T = TypeVar("T")
 
 
 def default_cache_dir() -> Path:
@@ -149,6 +152,17 @@ class BuildCache:
         start = len(_MAGIC) + _LENGTH.size + length
         _mark_used(path)
         return Entry(path, record, _offsets(start, sizes), cached=True)
+
+    def kept(self, name: str, make: Callable[[], T]) -> T:
+        """What ``make`` returns, made once per tool fingerprint and kept under ``name``:
+        for what is slow to make and quick to read back (the compiled shapes)."""
+        key = hashlib.sha256(f"{name}\0{tool_fingerprint()}".encode()).hexdigest()
+        found = self.get(key)
+        if found is not None:
+            return found.record  # type: ignore[return-value]
+        made = make()
+        self.put(key, made, {name: b"" for name in PIECES})  # type: ignore[arg-type]
+        return made
 
     def put(self, key: str, record: DocumentRecord, pieces: dict[str, bytes]) -> Entry:
         """Write an entry atomically and return it."""

@@ -51,6 +51,7 @@ from policygraph.links import (
     similarity_statements,
     unpacked,
 )
+from policygraph.shacl_compiled import keep_compiled
 from policygraph.similarity import TOP_K, MeasureText, Ranked, Similarity
 from policygraph.similarity_update import Document, ranked_lists
 from policygraph.workers import can_fork, forked_pool
@@ -59,6 +60,10 @@ from policygraph.workers import can_fork, forked_pool
 #: edit inside a measure's text changes the links of a few sources, spread over a few
 #: chunks, and each is validated and written again: small chunks keep that quick.
 CHUNK_LINKS = 500
+#: Fewer chunks than this are made in this process: a forked worker's start (the fork of
+#: a large process, and setting up the validator in it) costs about as much as this many
+#: chunks, and after an edit one to three chunks are typical (bench/README.md).
+IN_PROCESS = 8
 _XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
 
 
@@ -261,8 +266,10 @@ def _run(
     jobs: int,
 ) -> Iterator[tuple[int, Entry]]:
     _FORKED.update(settings=settings, cache=cache)
+    if tasks:
+        keep_compiled(cache)  # here, so that forked workers inherit the shapes
     try:
-        if jobs <= 1 or len(tasks) < 2 or not can_fork():
+        if jobs <= 1 or len(tasks) < IN_PROCESS or not can_fork():
             yield from map(_forked_chunk, tasks)
             return
         with forked_pool(min(jobs, len(tasks))) as pool:

@@ -271,6 +271,13 @@ def _init_worker(settings: object, cache: object) -> None:
 
     quiet_signals()  # the parent decides what an interrupt does
     _set_work(settings, cache)
+    _keep_compiled(cache)  # inherited when forked; read from the cache when spawned
+
+
+def _keep_compiled(cache) -> None:  # type: ignore[no-untyped-def]
+    from policygraph.shacl_compiled import keep_compiled
+
+    keep_compiled(cache)
 
 
 def _work(task: tuple[int, Path, str]) -> tuple[int, object]:
@@ -325,6 +332,7 @@ def _builders(todo: list[int], settings, cache, jobs):  # type: ignore[no-untype
         yield lambda tasks: map(_work, tasks)
         return
     jobs = min(requested, len(todo))
+    _keep_compiled(cache)  # once here, not in every worker
     import multiprocessing
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"

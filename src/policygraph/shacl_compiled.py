@@ -52,7 +52,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef, Variable
@@ -71,6 +71,9 @@ from policygraph.shacl import (
     _where,
     shapes_graph,
 )
+
+if TYPE_CHECKING:
+    from policygraph.buildcache import BuildCache
 
 #: Severities that pySHACL (with allow_warnings) reports without non-conformance.
 _ALLOWED = {SH.Warning, SH.Info}
@@ -1229,10 +1232,27 @@ def _pair_ok(v: Identifier, other: Identifier, op: Literal) -> bool:
 # --- running the query ---------------------------------------------------------------
 
 
-@cache
+_COMPILED: list[CompiledShapes] = []  # this process's, once compiled or given
+
+
 def compiled_shapes() -> CompiledShapes:
-    """The shapes of ``shapes/``, compiled once per process."""
-    return compile_shapes(shapes_graph())
+    """The shapes of ``shapes/``, compiled once per process (or as :func:`keep_compiled`
+    found them)."""
+    if not _COMPILED:
+        _COMPILED.append(compile_shapes(shapes_graph()))
+    return _COMPILED[0]
+
+
+def keep_compiled(cache: BuildCache) -> None:
+    """Take the compiled shapes from ``cache``, or compile them and keep them there.
+
+    Compiling takes about half a second (parsing the shapes and their SPARQL), in every
+    process that validates. A rebuild after one edit validates a document or a few
+    chunks of links, so that half second would be on its critical path; read from the
+    cache it takes milliseconds. Called before workers are forked, so they inherit them.
+    """
+    if not _COMPILED:
+        _COMPILED.append(cache.kept("compiled shapes", compiled_shapes))
 
 
 def compile_shapes(shapes: Graph) -> CompiledShapes:
