@@ -207,6 +207,18 @@ def test_a_piece_added_or_removed_moves_no_other_cut() -> None:
         assert len([part for part in new if part not in old]) <= 2  # the edited part, merged
 
 
+def test_the_links_parts_are_smaller_than_the_documents() -> None:
+    """Link parts are cut at a third of the part size: as many triples make about three
+    times as many parts."""
+    names = [f"piece-{i:05d}" for i in range(6000)]
+    planned = dumpparts.plan(_pieces(names[:3000]), _pieces(names[3000:]), 0, 20_000)
+    assert planned is not None
+    documents = [p for p in planned if p.pieces and p.pieces[0].name < names[3000]]
+    links = [p for p in planned if p.pieces and p.pieces[0].name >= names[3000]]
+    share = len(links) / len(documents)
+    assert 2 < share < 4.5
+
+
 def test_documents_links_and_tail_never_share_a_part() -> None:
     planned = dumpparts.plan(_pieces(["a", "b"], 10), _pieces(["c"], 10), 5, 20)
     assert planned is not None

@@ -102,7 +102,8 @@ def main() -> None:
     metavar="N",
     help="Split each dump into numbered parts of about N triples when it holds more "
     "(policygraph.0001.nt …), so a rebuild rewrites only the parts that changed; "
-    "0: one file per dump [default: 250000].",
+    "0: one file per dump; the similarity links' parts are a third of that size "
+    "[default: 250000].",
 )
 @_friendly_errors
 def build(

@@ -17,6 +17,11 @@ would shift every cut after an added document.
 Documents and link chunks never share a part (a changed document leaves the links'
 parts alone, and a new similarity search leaves the documents'), and the tail — shared
 resources, citations, vocabularies — is a part of its own, the last.
+
+The links' parts are smaller than the documents'. An edit inside one measure's text
+changes, besides that measure's own list, the lists of the few measures that list it,
+and those lie anywhere in the links: the edit rewrites one part of documents and two to
+five parts of links, so the links' part size decides most of what is copied.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ from policygraph.buildcache import Entry
 #: Triples per part by default: ~70 MB of N-Quads, ~70 parts of each dump at 10 000
 #: benchmark documents, and one file per dump below it (every small build).
 DEFAULT_PART_TRIPLES = 250_000
+#: Parts of links hold this fraction of the part size (see the module's docstring): at
+#: 10,000 documents, about 65 parts of each dump instead of 22, and an edit inside a
+#: measure's text copies about a third as much (bench/README.md).
+LINK_PART_SHARE = 3
 #: A part is ended anyway once it holds this many times the part size (a long run of
 #: pieces whose draws all said "go on" would otherwise make one very large part).
 _MAX_RUN = 4
@@ -84,4 +93,5 @@ def plan(
     total = sum(p.triples for p in documents) + sum(p.triples for p in chunks) + tail_triples
     if part_triples <= 0 or total <= part_triples:
         return None
-    return [*_cut(documents, part_triples), *_cut(chunks, part_triples), Part((), tail=True)]
+    links = _cut(chunks, max(1, part_triples // LINK_PART_SHARE))
+    return [*_cut(documents, part_triples), *links, Part((), tail=True)]
