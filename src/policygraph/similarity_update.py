@@ -29,10 +29,10 @@ so that a measure whose vector must be made again needs no text.
 The state lives in the build cache folder (``search/``): the vectors of the last full
 search (the *base*, numpy files, read as memory maps, row by row and n-gram by n-gram,
 so that rescoring a source reads only the entries of its own n-grams), the vectors
-computed since (the *overlay*), the exact counts, those columns and the ranked lists. It is written to a new
-name and renamed, so a killed build leaves the last good state. When the number of
-measures moves to another bucket, or too many vectors changed, the full search runs
-again and makes a new base.
+computed since (the *overlay*), the exact counts, those columns and the ranked lists.
+It is written to a new name and renamed, so a killed build leaves the last good state.
+When the number of measures moves to another bucket, or too many vectors changed, the
+full search runs again and makes a new base.
 """
 
 from __future__ import annotations
