@@ -172,7 +172,7 @@ class BuildCache:
         if found is not None:
             return found.record  # type: ignore[return-value]
         made = make()
-        self.put(key, made, {name: b"" for name in PIECES})  # type: ignore[arg-type]
+        self.put(key, made, {piece: b"" for piece in PIECES})  # type: ignore[arg-type]
         return made
 
     def put(self, key: str, record: DocumentRecord, pieces: dict[str, bytes]) -> Entry:

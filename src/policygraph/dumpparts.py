@@ -20,8 +20,8 @@ resources, citations, vocabularies — is a part of its own, the last.
 
 The links' parts are smaller than the documents'. An edit inside one measure's text
 changes, besides that measure's own list, the lists of the few measures that list it,
-and those lie anywhere in the links: the edit rewrites one part of documents and two to
-five parts of links, so the links' part size decides most of what is copied.
+and those lie anywhere in the links: the edit rewrites one part of documents and a few
+parts of links, so the links' part size decides most of what is copied.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from policygraph.buildcache import Entry
 #: benchmark documents, and one file per dump below it (every small build).
 DEFAULT_PART_TRIPLES = 250_000
 #: Parts of links hold this fraction of the part size (see the module's docstring): at
-#: 10,000 documents, about 65 parts of each dump instead of 22, and an edit inside a
-#: measure's text copies about a third as much (bench/README.md).
+#: 10,000 benchmark documents, about 75 parts of links in each dump instead of 25, and
+#: an edit inside a measure's text copies about a third as much (bench/README.md).
 LINK_PART_SHARE = 3
 #: A part is ended anyway once it holds this many times the part size (a long run of
 #: pieces whose draws all said "go on" would otherwise make one very large part).
