@@ -607,10 +607,9 @@ class _Update:
         keep = self.old_of_new >= 0
         row[keep] = self.old.base_row[self.old_of_new[keep]]
         row[list(self.vectors)] = -1
-        self.owner = np.full(self.base.indptr.size - 1, -1, dtype=np.int64)  # by base row
-        self.owner[row[row >= 0]] = np.flatnonzero(row >= 0)
-        # the same, with base rows no measure owns now counted apart (in slot n)
-        self.counted = np.where(self.owner >= 0, self.owner, len(self.iris))
+        # by base row: the measure whose vector it is now; n (counted apart) for none
+        self.counted = np.full(self.base.indptr.size - 1, len(self.iris), dtype=np.int64)
+        self.counted[row[row >= 0]] = np.flatnonzero(row >= 0)
         self.side = np.flatnonzero(row < 0)  # measures whose vector is not the base's
 
     def _scores(self, x: int, text: np.ndarray) -> np.ndarray:
