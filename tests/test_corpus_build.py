@@ -173,6 +173,25 @@ def test_a_changed_document_is_rebuilt_and_only_it(corpus: Path, parallel, tmp_p
     assert folder_bytes(tmp_path / "second") == folder_bytes(root / "out")
 
 
+def test_only_a_lasting_cache_keeps_the_search_state(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's state serves the next build; a build with its own temporary cache
+    (``--no-cache``) has no next build, so it must not spend time writing one."""
+    from policygraph import similarity_update
+
+    saved: list[Path] = []
+    real = similarity_update._save
+    monkeypatch.setattr(
+        similarity_update, "_save", lambda folder, *a: (saved.append(folder), real(folder, *a))
+    )
+    build([corpus], out=tmp_path / "fleeting")
+    assert saved == []
+    build([corpus], out=tmp_path / "kept", cache_dir=tmp_path / "cache")
+    assert saved == [tmp_path / "cache" / "search"]
+    assert (tmp_path / "cache" / "search" / "state.pickle").is_file()
+
+
 def test_changed_measures_update_the_search_as_a_fresh_build_makes_it(
     corpus: Path, parallel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

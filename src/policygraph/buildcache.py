@@ -137,8 +137,11 @@ class Entry:
 class BuildCache:
     """A folder of entries, two levels deep by key so no folder grows too large."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, lasting: bool = True):
         self.folder = folder
+        # False for a build's own temporary cache (``--no-cache``): nothing in it is read
+        # again, so what only a later build would use (the search's state) is not kept
+        self.lasting = lasting
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}{ENTRY_SUFFIX}"

@@ -129,7 +129,7 @@ def similarity_entries(
     if found is not None:
         return found
     documents = [Document(f.measures_digest, _measures_of(f)) for f in features]
-    state = cache.folder / SEARCH_FOLDER
+    state = cache.folder / SEARCH_FOLDER if cache.lasting else None
     found = ranked_lists(documents, state, tool_fingerprint(), jobs=jobs)
     ranked, identities = found.ranked, found.identities
     listed = np.flatnonzero(ranked.target[:, 0] >= 0)  # the sources with links

@@ -235,7 +235,7 @@ def build(
     settings = BuildSettings(iris.base, build_time(), compress)
     sources = collect_sources(paths)
     with _cache_folder(cache_dir) as folder:
-        cache = BuildCache(folder)
+        cache = BuildCache(folder, lasting=cache_dir is not None)
         try:
             with timer.stage("documents"):
                 entries = _document_entries(sources, settings, cache, jobs, say, result)
