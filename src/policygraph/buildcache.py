@@ -45,6 +45,8 @@ ENTRY_SUFFIX = ".entry"
 TEMPORARY_PREFIX = ".tmp-"
 #: The folder that keeps the similarity search's state (see ``similarity_update``).
 SEARCH_FOLDER = "search"
+#: The pieces of an entry that keeps only a record (a link index, the citations, ...).
+NO_PIECES = {name: b"" for name in PIECES}
 T = TypeVar("T")
 
 
@@ -175,7 +177,7 @@ class BuildCache:
         if found is not None:
             return found.record  # type: ignore[return-value]
         made = make()
-        self.put(key, made, {piece: b"" for piece in PIECES})  # type: ignore[arg-type]
+        self.put(key, made, NO_PIECES)  # type: ignore[arg-type]
         return made
 
     def put(self, key: str, record: DocumentRecord, pieces: dict[str, bytes]) -> Entry:

@@ -40,8 +40,14 @@ import numpy as np
 import pyoxigraph as ox
 
 from policygraph import export
-from policygraph.buildcache import SEARCH_FOLDER, BuildCache, Entry, tool_fingerprint
-from policygraph.docbuild import PIECES, BuildSettings, DocumentStats, triple_stats
+from policygraph.buildcache import (
+    NO_PIECES,
+    SEARCH_FOLDER,
+    BuildCache,
+    Entry,
+    tool_fingerprint,
+)
+from policygraph.docbuild import BuildSettings, DocumentStats, triple_stats
 from policygraph.entailment import entailed_from
 from policygraph.iris import Iris
 from policygraph.links import (
@@ -148,7 +154,7 @@ def similarity_entries(
         entries[index] = entry
         progress(done, len(tasks))
     similar = int(counts.sum())
-    cache.put(key, LinkIndex(similar, keys), _NO_PIECES)
+    cache.put(key, LinkIndex(similar, keys), NO_PIECES)
     how = "searched" if found.searched else "updated"
     return LinkOutcome(entries, similar, how, len(tasks))  # type: ignore[arg-type]
 
@@ -184,11 +190,8 @@ def citations(
     graph, summary = cite_documents(unpacked(features), iris)
     lines = export.ntriples_lines(export.sorted_triples(graph))
     made = Citations(lines, summary, validate_graph(graph) if len(graph) else None)
-    cache.put(key, made, _NO_PIECES)
+    cache.put(key, made, NO_PIECES)
     return made
-
-
-_NO_PIECES = {name: b"" for name in PIECES}
 
 
 def _cached(cache: BuildCache, key: str) -> LinkOutcome | None:

@@ -160,12 +160,10 @@ class _Base:
         lo, hi = int(self.indptr[row]), int(self.indptr[row + 1])
         return self.keys[self.ids[lo:hi]], self.tf[lo:hi], self.weights[lo:hi]
 
-    def postings(self, grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The entries of n-gram ids ``grams``: their indices in the postings, and how
-        many each n-gram has."""
+    def postings(self, grams: np.ndarray) -> np.ndarray:
+        """The indices, in the postings, of the entries of n-gram ids ``grams``."""
         assert self.posting_ptr is not None
-        lo, hi = self.posting_ptr[grams], self.posting_ptr[grams + 1]
-        return _ranges(lo, hi), hi - lo
+        return _ranges(self.posting_ptr[grams], self.posting_ptr[grams + 1])
 
 
 def ranked_lists(
@@ -486,7 +484,7 @@ class _Update:
         at = np.minimum(np.searchsorted(keys, moved), max(keys.size - 1, 0))
         in_base = at[keys[at] == moved] if keys.size else at[:0]
         if in_base.size:
-            rows = np.unique(self.base.posting_row[self.base.postings(in_base)[0]])
+            rows = np.unique(self.base.posting_row[self.base.postings(in_base)])
             owner = np.full(self.base.indptr.size - 1, -1, dtype=np.int64)
             live = np.flatnonzero(self.old.base_row >= 0)
             owner[self.old.base_row[live]] = self.new_of_old[live]
