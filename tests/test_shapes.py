@@ -276,6 +276,13 @@ def _theme_from_another_scheme(g: Graph) -> URIRef:
     return node
 
 
+def _theme_on_a_chapter(g: Graph) -> URIRef:
+    """A chapter carries a theme that the policy covers (a measure of it carries it too)."""
+    node = chapter(g, 1)
+    g.add((node, PG.theme, g.value(themed_measure(g), PG.theme)))
+    return node
+
+
 def _measure_without_theme(g: Graph) -> URIRef:
     node = themed_measure(g)
     drop(g, node, PG.theme)
@@ -587,6 +594,8 @@ DEFECTS = [
            _theme_outside_scheme),
     Defect("theme from another scheme", "ThemeInScheme", "theme scheme", "pg:theme",
            _theme_from_another_scheme),
+    Defect("theme on a chapter", "ThemedMeasureShape", "Only a measure", None,
+           _theme_on_a_chapter),
     Defect("measure without theme", "MeasureTheme", "no theme", "pg:theme",
            _measure_without_theme, severity="Warning"),
     Defect("theme of a part the policy does not cover", "CoveredThemeShape", "disagree",
