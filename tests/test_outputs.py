@@ -335,6 +335,36 @@ def test_line_separators_inside_literals_survive(suffix: str, tmp_path: Path):
     assert isomorphic(parse_rdflib(path), graph)
 
 
+@pytest.mark.parametrize(
+    "graph_iri",
+    ["https://w3id.org/policygraph/graph/doc", "https://w3id.org/policygraph/theme/block"],
+    ids=["graph written whole", "graph written with a prefix"],
+)
+def test_trig_made_from_turtle_is_what_the_trig_serialiser_writes(graph_iri: str):
+    """A document's TriG piece is rewritten from its Turtle piece; it must be the very
+    text pyoxigraph's TriG writer gives, blank nodes and odd literals included."""
+    from policygraph import export
+
+    triples = list(
+        ox.parse(path=str(REPO / "build" / "policygraph.nt"), format=ox.RdfFormat.N_TRIPLES)
+    )
+    odd = ox.BlankNode("odd")
+    triples += [
+        ox.Triple(ox.NamedNode("https://example.org/s"), ox.NamedNode(str(PG.text)), odd),
+        ox.Triple(
+            odd, ox.NamedNode(str(PG.text)), ox.Literal('a\u2028b\x85c\n\td "e"', language="en")
+        ),
+    ]
+    triples = export.sort_ox(triples)
+    prefixes = export.used_prefixes(export.corpus_prefixes(), export._iris(triples) | {graph_iri})
+    turtle = export.turtle_body(triples, prefixes)
+    made = export.trig_from_turtle(turtle, graph_iri, prefixes)
+    assert made == export.trig_body(triples, graph_iri, prefixes)
+    assert export.trig_from_turtle("", graph_iri, prefixes) == export.trig_body(
+        [], graph_iri, prefixes
+    )
+
+
 # -- determinism ----------------------------------------------------------------------
 
 

@@ -48,17 +48,22 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"cannot convert {term!r}")
 
 
-def _key(triple: tuple[Node, Node, Node]) -> tuple[str, int, str, str]:
-    s, p, o = triple
-    return (str(s), 0 if str(p) == _RDF_TYPE else 1, str(p), o.n3())
-
-
 def sorted_triples(graph: Graph) -> list[ox.Triple]:
-    """The graph's triples in a fixed order: by subject, rdf:type first, then predicate, object."""
-    return [
-        ox.Triple(to_ox(s), to_ox(p), to_ox(o))  # type: ignore[arg-type]
-        for s, p, o in sorted(graph, key=_key)
-    ]
+    """The graph's triples in a fixed order: by subject, rdf:type first, then predicate, object.
+
+    Each distinct term is converted once (a document repeats its subjects and
+    predicates in most of its triples), and the pyoxigraph triples are sorted by
+    their own strings, which is cheaper than rdflib's ``n3()``.
+    """
+    converted: dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal] = {}
+
+    def term(node: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        found = converted.get(node)
+        if found is None:
+            found = converted[node] = to_ox(node)
+        return found
+
+    return sort_ox(ox.Triple(term(s), term(p), term(o)) for s, p, o in graph)  # type: ignore[arg-type]
 
 
 def _iris(terms: Iterable[ox.Triple] | Iterable[ox.Quad]) -> set[str]:
@@ -264,6 +269,26 @@ def trig_body(triples: Sequence[ox.Triple], graph_iri: str, prefixes: dict[str, 
     return _body(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
 
 
+def trig_from_turtle(turtle: str, graph_iri: str, prefixes: dict[str, str]) -> str:
+    """The TriG graph block ``trig_body`` writes, made from the Turtle body of the same
+    triples written with the same ``prefixes``.
+
+    pyoxigraph writes a graph block as the Turtle statements indented one tab, between
+    the graph's name and a closing brace; rewriting the text costs a fraction of
+    serialising every triple again.
+    """
+    if not turtle:
+        return ""
+    probe = ox.Quad(_PROBE, _PROBE, _PROBE, ox.NamedNode(graph_iri))
+    written = ox.serialize([probe], format=ox.RdfFormat.TRIG, prefixes=prefixes)
+    opening = next(line for line in _lines(written) if line.endswith(" {"))
+    inner = "".join(("\t" + line if line else "") + "\n" for line in turtle.split("\n")[1:-1])
+    return f"\n{opening}\n{inner}}}\n"
+
+
+_PROBE = ox.NamedNode("urn:x-policygraph:probe")
+
+
 def jsonld_nodes_text(triples: Sequence[ox.Triple], last: bool = False) -> str:
     """Node objects for ``triples`` as they sit in a dump's "@graph" array.
 
@@ -305,11 +330,16 @@ def document_pieces(
     ttl_prefixes = used_prefixes(corpus_prefixes(), _iris(own))
     trig_prefixes = used_prefixes(corpus_prefixes(), _iris(own) | {graph_iri})
     lines = ntriples_lines(own)
+    turtle = turtle_body(own, ttl_prefixes)
+    if trig_prefixes == ttl_prefixes:  # the graph's name needs no prefix of its own
+        trig = trig_from_turtle(turtle, graph_iri, trig_prefixes)
+    else:
+        trig = trig_body(own, graph_iri, trig_prefixes)
     pieces = {
         "nt": "".join(lines),
         "nq": as_quads(lines, graph_iri),
-        "ttl": turtle_body(own, ttl_prefixes),
-        "trig": trig_body(own, graph_iri, trig_prefixes),
+        "ttl": turtle,
+        "trig": trig,
         "jsonld": jsonld_nodes_text(own),
         "entailed": "".join(ntriples_lines(own_entailed)),
     }
@@ -334,5 +364,5 @@ def _ox_key(triple: ox.Triple) -> tuple[str, int, str, str]:
 
 
 def sort_ox(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """pyoxigraph triples in the order ``sorted_triples`` gives rdflib's."""
+    """pyoxigraph triples in a fixed order: by subject, rdf:type first, then predicate, object."""
     return sorted(triples, key=_ox_key)
