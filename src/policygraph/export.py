@@ -327,8 +327,9 @@ def document_pieces(
     Each body is written with only the prefixes it uses, as a whole file would be,
     so the header made of every piece's prefixes declares exactly what is used.
     """
-    ttl_prefixes = used_prefixes(corpus_prefixes(), _iris(own))
-    trig_prefixes = used_prefixes(corpus_prefixes(), _iris(own) | {graph_iri})
+    iris = _iris(own)
+    ttl_prefixes = used_prefixes(corpus_prefixes(), iris)
+    trig_prefixes = used_prefixes(corpus_prefixes(), iris | {graph_iri})
     lines = ntriples_lines(own)
     turtle = turtle_body(own, ttl_prefixes)
     if trig_prefixes == ttl_prefixes:  # the graph's name needs no prefix of its own
