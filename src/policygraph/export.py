@@ -269,6 +269,9 @@ def trig_body(triples: Sequence[ox.Triple], graph_iri: str, prefixes: dict[str, 
     return _body(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
 
 
+_PROBE = ox.NamedNode("urn:x-policygraph:probe")  # shows how a graph name is written
+
+
 def trig_from_turtle(turtle: str, graph_iri: str, prefixes: dict[str, str]) -> str:
     """The TriG graph block ``trig_body`` writes, made from the Turtle body of the same
     triples written with the same ``prefixes``.
@@ -284,9 +287,6 @@ def trig_from_turtle(turtle: str, graph_iri: str, prefixes: dict[str, str]) -> s
     opening = next(line for line in _lines(written) if line.endswith(" {"))
     inner = "".join(("\t" + line if line else "") + "\n" for line in turtle.split("\n")[1:-1])
     return f"\n{opening}\n{inner}}}\n"
-
-
-_PROBE = ox.NamedNode("urn:x-policygraph:probe")
 
 
 def jsonld_nodes_text(triples: Sequence[ox.Triple], last: bool = False) -> str:
