@@ -11,7 +11,9 @@ context kept in ``ontology/context.jsonld``, so keys are short and readable.
 
 A corpus is never serialised as one graph: each document's share of every dump is
 written on its own (``document_pieces``) and the dumps are assembled from the pieces
-(``assemble``), so memory does not grow with the corpus.
+(``assemble``), so memory does not grow with the corpus. A document's TriG piece is its
+Turtle piece rewritten as a graph block (``trig_from_turtle``), the text pyoxigraph's
+TriG writer gives, without serialising the triples a second time.
 """
 
 from __future__ import annotations
