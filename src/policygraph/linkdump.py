@@ -61,7 +61,7 @@ from policygraph.links import (
 from policygraph.shacl_compiled import keep_compiled
 from policygraph.similarity import TOP_K, MeasureText, Ranked, Similarity
 from policygraph.similarity_update import Document, ranked_lists
-from policygraph.workers import can_fork, forked_pool
+from policygraph.workers import between_tasks, can_fork, forked_pool
 
 #: Similarity links per chunk: about 4,700 triples, a fraction of a second of work. An
 #: edit inside a measure's text changes the links of a few sources, spread over a few
@@ -281,13 +281,14 @@ def _run(
         if jobs <= 1 or len(tasks) < IN_PROCESS or not can_fork():
             yield from map(_forked_chunk, tasks)
             return
-        with forked_pool(min(jobs, len(tasks))) as pool:
+        with forked_pool(min(jobs, len(tasks)), collect_per_task=True) as pool:
             yield from pool.imap_unordered(_forked_chunk, tasks)
     finally:
         _FORKED.clear()
 
 
 def _forked_chunk(task: tuple[int, str, list[Similarity]]) -> tuple[int, Entry]:
+    between_tasks()
     index, key, links = task
     settings: BuildSettings = _FORKED["settings"]
     record, pieces = chunk_pieces(links, Iris(settings.base_iri), settings.compress)

@@ -267,9 +267,9 @@ def _set_work(settings: object, cache: object) -> None:
 
 
 def _init_worker(settings: object, cache: object) -> None:
-    from policygraph.workers import quiet_signals
+    from policygraph.workers import start_collecting_worker
 
-    quiet_signals()  # the parent decides what an interrupt does
+    start_collecting_worker()  # interrupts left to the parent; garbage collected per task
     _set_work(settings, cache)
     _keep_compiled(cache)  # inherited when forked; read from the cache when spawned
 
@@ -283,7 +283,9 @@ def _keep_compiled(cache) -> None:  # type: ignore[no-untyped-def]
 def _work(task: tuple[int, Path, str]) -> tuple[int, object]:
     """Build one document in a worker; an input error comes back as a value."""
     from policygraph.docbuild import build_document
+    from policygraph.workers import between_tasks
 
+    between_tasks()
     index, source, key = task
     try:
         record, pieces = build_document(source, _WORKER["settings"])  # type: ignore[arg-type]
