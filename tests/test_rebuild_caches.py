@@ -22,6 +22,7 @@ from policygraph.iris import Iris
 from policygraph.links import DocumentLinks, Mention, PackedLinks, PolicyLinks, unpacked
 from policygraph.pipeline import build, collect_sources
 from policygraph.similarity import MeasureText
+from policygraph.workers import collects_between_tasks
 from tests.support.corpus import folder_bytes, write_corpus
 
 CORPUS_SIZE = 6
@@ -205,10 +206,11 @@ _TRACE: dict = {}
 
 
 def _traced_work(task):  # type: ignore[no-untyped-def]
-    """``pipeline._work`` noting the process it ran in, and whether the cyclic collector
-    was on there (module level: it is sent to workers)."""
+    """``pipeline._work`` noting the process it ran in, whether the cyclic collector
+    was on there, and whether it collected between tasks instead (module level: it is
+    sent to workers)."""
     with _TRACE["file"].open("a") as pids:
-        pids.write(f"{os.getpid()} {gc.isenabled()}\n")
+        pids.write(f"{os.getpid()} {gc.isenabled()} {collects_between_tasks()}\n")
     return _TRACE["work"](task)
 
 
@@ -227,15 +229,16 @@ def test_one_changed_document_is_built_beside_the_reading(
     monkeypatch.setattr(pipeline, "_work", _traced_work)
     second = build([copy], out=tmp_path / "second", cache_dir=cache, jobs=2)
     assert second.cached == CORPUS_SIZE - 1
-    assert where.read_text().split() != [str(os.getpid()), "True"]
-    assert where.read_text().split()[1:] == ["True"]  # one document, collector on
+    assert where.read_text().split()[0] != str(os.getpid())
+    # one document, its garbage collected before the worker's next task
+    assert where.read_text().split()[1:] == ["False", "True"]
     where.unlink()
     other = sorted(copy.iterdir())[-1]  # another document changed, one job this time
     other.write_text(other.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     third = build([copy], out=tmp_path / "third", cache_dir=cache, jobs=1)
     assert third.cached == CORPUS_SIZE - 1
     # built here, and with the collector on: a document's graph makes cyclic garbage
-    assert where.read_text().split() == [str(os.getpid()), "True"]
+    assert where.read_text().split() == [str(os.getpid()), "True", "False"]
 
 
 def test_packed_features_keep_their_digests_and_unpack_whole() -> None:

@@ -145,12 +145,12 @@ def similarity_entries(
     entries = [_chunk_entry(cache, chunk_key) for chunk_key in keys]
     # only the chunks not in the cache are made into links, validated and written
     tasks = [
-        (i, keys[i], ranked.links(listed[lo:hi]))
+        (i, keys[i], listed[lo:hi])
         for i, ((lo, hi), entry) in enumerate(zip(cuts, entries, strict=True))
         if entry is None
     ]
     progress(0, len(tasks))
-    for done, (index, entry) in enumerate(_run(tasks, settings, cache, jobs), start=1):
+    for done, (index, entry) in enumerate(_run(tasks, ranked, settings, cache, jobs), start=1):
         entries[index] = entry
         progress(done, len(tasks))
     similar = int(counts.sum())
@@ -259,20 +259,27 @@ def _hashed(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-# The settings and cache a forked worker inherits.
+# The settings, cache and ranked lists a forked worker inherits.
 _FORKED: dict[str, Any] = {}
 
 
 def _run(
-    tasks: list[tuple[int, str, list[Similarity]]],
+    tasks: list[tuple[int, str, np.ndarray]],
+    ranked: Ranked,
     settings: BuildSettings,
     cache: BuildCache,
     jobs: int,
 ) -> Iterator[tuple[int, Entry]]:
-    _FORKED.update(settings=settings, cache=cache)
+    """Make the chunks of ``tasks`` (index, key, the sources whose links it holds).
+
+    The links themselves are made where the chunk is made, from ``ranked``: a forked
+    worker inherits it, so the parent neither builds some 600 000 links one after
+    another at 10 000 documents nor pickles them to the workers.
+    """
+    _FORKED.update(settings=settings, cache=cache, ranked=ranked)
     if tasks:
         keep_compiled(cache)  # here, so that forked workers inherit the shapes
-        # The records, the search's state and the links live to the end of the build;
+        # The records, the search's state and its lists live to the end of the build;
         # without this, each full collection while chunks are made walks them all
         # (about 0.25 s a time at 10,000 documents), and in a forked worker it would
         # also copy their pages. The build lets the collector see them again at its end.
@@ -287,10 +294,11 @@ def _run(
         _FORKED.clear()
 
 
-def _forked_chunk(task: tuple[int, str, list[Similarity]]) -> tuple[int, Entry]:
+def _forked_chunk(task: tuple[int, str, np.ndarray]) -> tuple[int, Entry]:
     between_tasks()
-    index, key, links = task
+    index, key, sources = task
     settings: BuildSettings = _FORKED["settings"]
+    links = _FORKED["ranked"].links(sources)
     record, pieces = chunk_pieces(links, Iris(settings.base_iri), settings.compress)
     return index, _FORKED["cache"].put(key, record, pieces)
 

@@ -55,6 +55,11 @@ def between_tasks() -> None:
         gc.freeze()
 
 
+def collects_between_tasks() -> bool:
+    """Whether this process collects its garbage between tasks (else automatically)."""
+    return _BETWEEN_TASKS["on"]
+
+
 def can_fork() -> bool:
     """Whether workers can be forked (they inherit the parent's memory, not a pickle)."""
     return "fork" in multiprocessing.get_all_start_methods()
