@@ -306,3 +306,55 @@ def test_a_rebuild_in_parts_updates_the_query_store(
     again = stores.locate(out, notice=said.append)
     assert any("making" in line for line in said)
     assert len(again.open()) == len(expected)
+
+
+def _bytes_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("policygraph*"))}
+
+
+def test_parts_written_while_linking_are_those_written_after(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents' parts are written by a thread during the links stage; the files
+    must be byte for byte those the export writes when nothing is written early."""
+    from policygraph import assemble
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    started = []
+    real = assemble.DocumentParts
+
+    def spied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assemble, "DocumentParts", spied)
+    cache = tmp_path / "cache"
+    build([corpus], out=tmp_path / "early", cache_dir=cache, part_triples=PART_TRIPLES)
+    assert len(started) == 1 and len(started[0]) > 1  # several parts, written early
+    monkeypatch.setattr(assemble, "document_parts", lambda documents, part_triples: None)
+    build([corpus], out=tmp_path / "late", cache_dir=cache, part_triples=PART_TRIPLES)
+    early, late = _bytes_of(tmp_path / "early"), _bytes_of(tmp_path / "late")
+    assert len(early) > len(FORMATS) and early == late
+
+
+def test_a_failure_while_linking_stops_the_parts_and_keeps_the_last_output(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policygraph import linkdump
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    out = tmp_path / "out"
+    build([corpus], out=out, cache_dir=tmp_path / "cache", part_triples=PART_TRIPLES)
+    before = _bytes_of(out)
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("no space left while linking")
+
+    monkeypatch.setattr(linkdump, "similarity_entries", failing)
+    with pytest.raises(OSError, match="while linking"):
+        build([corpus], out=out, cache_dir=tmp_path / "other", part_triples=PART_TRIPLES)
+    assert _bytes_of(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    import threading
+
+    assert not any(t.name == "document parts" for t in threading.enumerate())

@@ -9,7 +9,9 @@ many documents there are, and the cost of the dumps is the cost of copying bytes
 A large build writes each dump as numbered parts (:mod:`policygraph.dumpparts` says
 where they are cut). Each part is a whole file of its syntax: its own header with the
 prefixes its pieces use, and a JSON-LD part closes its ``@graph`` after its last node.
-The tail is the last part. Cut or not, the dumps hold the same statements.
+The tail is the last part. Cut or not, the dumps hold the same statements. When the
+documents alone fill more than one part, their parts do not depend on the links, and
+they are written while the links are made (:class:`DocumentParts`).
 
 Every dump holds each triple once: a document's pieces hold only the triples about
 resources minted for it, and the tail the rest, de-duplicated. The dataset dumps
@@ -29,11 +31,13 @@ import functools
 import gzip
 import hashlib
 import os
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -292,7 +296,7 @@ def _tail(shared: list[str], citations: Sequence[str], iris: Iris) -> Tail:
     return Tail(texts, set(tail_prefixes), trig_prefixes, tail, named_triples)
 
 
-def _head(name: str, part: Part, tail: Tail) -> str:
+def _head(name: str, part: Part, tail: Tail | None) -> str:
     """The header of dump ``name`` in ``part``: the prefixes its pieces (and tail) use."""
     if name == "jsonld":
         return export.jsonld_head()
@@ -302,12 +306,14 @@ def _head(name: str, part: Part, tail: Tail) -> str:
     for piece in part.pieces:
         used |= piece.ttl_prefixes if name == "ttl" else piece.trig_prefixes
     if part.tail:
+        assert tail is not None
         used |= tail.ttl_prefixes if name == "ttl" else tail.trig_prefixes
     return export._header(export.header_prefixes(used))
 
 
-def _ending(name: str, part: Part, tail: Tail) -> str:
+def _ending(name: str, part: Part, tail: Tail | None) -> str:
     if part.tail:
+        assert tail is not None
         return tail.texts[name]
     if name == "jsonld":
         return _JSONLD_CLOSE if _last_jsonld(part) is not None else export.JSONLD_TAIL
@@ -333,6 +339,7 @@ def write_dumps(
     part_triples: int,
     progress: Callable[[int], None],
     keep: Callable[[dict[str, str]], set[str]] = lambda recipes: set(),
+    early: DocumentParts | None = None,
 ) -> Dumps:
     """Write every dump into ``staging``: headers, the documents' pieces, the tail.
 
@@ -342,16 +349,121 @@ def write_dumps(
     file of its syntax with the prefixes its pieces use. ``keep`` is given each file's
     recipe (see ``outputledger``) before anything is written, and returns the names of
     the files it has put into ``staging`` itself (unchanged since the last build); those
-    are not written.
+    are not written. ``early``: the documents' parts, being written already (see
+    :class:`DocumentParts`); only the rest is written here.
 
     Order in every dump: header, documents, similarity chunks, tail; in the dataset
     dumps the chunks and the citations make one run of the links graph.
     """
-    from policygraph.outputledger import piece_source, recipe
-
     planned = dumpparts.plan(documents, chunks, len(tail.triples), part_triples)
     parts = planned or [Part([*documents, *chunks], tail=True)]
     numbers: list[int | None] = [None] if planned is None else list(range(1, len(parts) + 1))
+    done = [0]
+
+    def counted() -> None:
+        done[0] += 1
+        if done[0] % 1000 == 0:
+            progress(min(done[0], len(documents)))
+
+    before = _Written({}, {}, set())
+    if early is not None:
+        if planned is None or list(planned[: len(early.parts)]) != early.parts:
+            raise AssertionError("the documents' parts written early are not the plan's")
+        before = early.result()
+        done[0] = len(documents)
+        parts, numbers = parts[len(early.parts) :], numbers[len(early.parts) :]
+    rest = _write_parts(staging, parts, numbers, tail, compress, keep, counted)
+    progress(len(documents))
+    files = {name: before.files.get(name, []) + paths for name, paths in rest.files.items()}
+    return Dumps(files, before.recipes | rest.recipes, before.kept | rest.kept)
+
+
+def document_parts(documents: Sequence[Piece], part_triples: int) -> list[Part] | None:
+    """The documents' parts of every dump when they can be known before the links are:
+    when the documents alone fill more than one part, the dumps are cut and their first
+    parts are the documents' (:func:`dumpparts.plan`), whatever the links and the tail
+    hold. None otherwise."""
+    if part_triples <= 0 or sum(p.triples for p in documents) <= part_triples:
+        return None
+    return dumpparts.plan(documents, (), 0, part_triples)[:-1]  # type: ignore[index]
+
+
+class DocumentParts:
+    """The documents' parts of every dump, written by a thread while the links are made.
+
+    At 10 000 documents those parts are 12 GB, written at the disk's speed once the
+    kernel holds as much unwritten data as it allows (30–35 s), while the disk is idle
+    during the links stage, which is CPU work in worker processes. The thread only
+    copies file ranges and writes headers: nothing that a process forked meanwhile could
+    find half-done. :meth:`result` waits for it and raises what it raised; :meth:`stop`
+    ends it early (the build failed or was interrupted).
+    """
+
+    def __init__(
+        self,
+        staging: Path,
+        parts: list[Part],
+        compress: bool,
+        keep: Callable[[dict[str, str]], set[str]],
+    ) -> None:
+        self.parts = parts
+        self._stopping = threading.Event()
+        self._written: _Written | None = None
+        self._error: BaseException | None = None
+        arguments = (staging, parts, list(range(1, len(parts) + 1)), None, compress, keep)
+        self._thread = threading.Thread(
+            target=self._run, args=arguments, name="document parts", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, *arguments: Any) -> None:
+        try:
+            self._written = _write_parts(*arguments, self._check)
+        except BaseException as error:  # handed to the main thread by result()
+            self._error = error
+
+    def _check(self) -> None:
+        if self._stopping.is_set():
+            raise _Stopped
+
+    def result(self) -> _Written:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._written is not None
+        return self._written
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+
+class _Stopped(Exception):
+    """The documents' parts were no longer wanted."""
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What writing some parts made: each dump's files, the files' recipes, those kept."""
+
+    files: dict[str, list[Path]]
+    recipes: dict[str, str]
+    kept: set[str]
+
+
+def _write_parts(
+    staging: Path,
+    parts: Sequence[Part],
+    numbers: Sequence[int | None],
+    tail: Tail | None,
+    compress: bool,
+    keep: Callable[[dict[str, str]], set[str]],
+    after_piece: Callable[[], None],
+) -> _Written:
+    """Write ``parts`` (numbered ``numbers``) of every dump; ``after_piece`` is called
+    after each piece is copied."""
+    from policygraph.outputledger import piece_source, recipe
+
     kinds = whole_names(compress)
     sources = {id(p): piece_source(p.entry.path) for part in parts for p in part.pieces}
     files: dict[str, list[Path]] = {kinds[name]: [] for name in kinds}
@@ -368,7 +480,6 @@ def write_dumps(
                 trimmed=name == "jsonld" and last is not None,
             )
     kept = keep(recipes)
-    done = 0
     for part, number in zip(parts, numbers, strict=True):
         last = _last_jsonld(part)
         writer = _PartWriter(dump_paths(staging, compress, number), compress, kept)
@@ -377,15 +488,12 @@ def write_dumps(
                 writer.write(name, _head(name, part, tail))
             for piece in part.pieces:
                 writer.copy_pieces(piece.entry, ("jsonld",) if piece is last else ())
-                done += 1
-                if done % 1000 == 0:
-                    progress(min(done, len(documents)))
+                after_piece()
             for name in list(writer.handles):
                 writer.write(name, _ending(name, part, tail))
         finally:
             writer.close()
-    progress(len(documents))
-    return Dumps(files, recipes, kept)
+    return _Written(files, recipes, kept)
 
 
 @dataclass(frozen=True)

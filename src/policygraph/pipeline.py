@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -410,12 +410,39 @@ def _piece(entry, name, triples, record):  # type: ignore[no-untyped-def]
     )
 
 
+def _link(features, iris, work, say, result, report, stats):  # type: ignore[no-untyped-def]
+    """The citations and the similarity links' chunks (as pieces), their reports and
+    statistics added to ``report`` and ``stats``."""
+    from policygraph.linkdump import citations, similarity_entries
+
+    cited = citations(features, iris, work.settings, work.cache)
+    result.links = replace(cited.summary)
+
+    def say_links(done: int, total: int) -> None:
+        say(Progress("links", done, total, "similarity chunks"))
+
+    outcome = similarity_entries(features, work.settings, work.cache, work.jobs, say_links)
+    result.links.similar = outcome.similar
+    result.similarity = (outcome.how, outcome.written, len(outcome.entries))
+    chunks = []
+    for entry in outcome.entries:
+        chunk = entry.record
+        report.extend(chunk.report)
+        stats.add_document(chunk.stats, chunk.triples)
+        chunks.append(_piece(entry, entry.path.name, chunk.triples, chunk))
+        if not entry.cached:
+            timings = {f"links {stage}": cpu for stage, cpu in chunk.timings.items()}
+            _add_timings(result.document_timings, timings)
+    if cited.report is not None:
+        report.extend(cited.report)
+    return cited, chunks
+
+
 def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ignore[no-untyped-def]
     """Link, check and write what the documents produced."""
     from policygraph import assemble, export
     from policygraph.describe import describe
     from policygraph.dumpparts import Piece
-    from policygraph.linkdump import citations, similarity_entries
     from policygraph.outputledger import OutputLedger
     from policygraph.sdg import LinkCounts
     from policygraph.shacl import ValidationReport
@@ -450,65 +477,62 @@ def _publish(entries, iris, work, out, timer, say, result) -> None:  # type: ign
             _add_timings(result.document_timings, record.timings)
         entry.record = None  # what is left to do needs only the entry's pieces
     _refuse_unless(report)  # before linking: a defect in a document is found at once
-    say(Progress("links", 0, 1, f"linking {len(entries)} documents"))
-    with timer.stage("links"):
-        cited = citations(features, iris, settings, work.cache)
-        result.links = replace(cited.summary)
-
-        def say_links(done: int, total: int) -> None:
-            say(Progress("links", done, total, "similarity chunks"))
-
-        outcome = similarity_entries(features, settings, work.cache, work.jobs, say_links)
-    link_entries = outcome.entries
-    result.links.similar = outcome.similar
-    result.similarity = (outcome.how, outcome.written, len(link_entries))
-    del features
-    chunks = []
-    for entry in link_entries:
-        chunk = entry.record
-        report.extend(chunk.report)
-        stats.add_document(chunk.stats, chunk.triples)
-        chunks.append(_piece(entry, entry.path.name, chunk.triples, chunk))
-        if not entry.cached:
-            timings = {f"links {stage}": cpu for stage, cpu in chunk.timings.items()}
-            _add_timings(result.document_timings, timings)
-    if cited.report is not None:
-        report.extend(cited.report)
-    say(Progress("links", 1, 1))
-    _refuse_unless(report)
-    result.sdg_links = sdg_counts
-
-    def say_export(done: int) -> None:
-        say(Progress("export", done, len(entries)))
-
     ledger = OutputLedger(work.cache.folder, out)
-    with timer.stage("export"), atomic_output(out) as staging:
-        tail = assemble.dump_tail(shared, cited.lines, iris, work.cache)
-        dumps = assemble.write_dumps(
-            staging,
-            pieces,
-            chunks,
-            tail,
-            settings.compress,
-            work.part_triples,
-            say_export,
-            lambda recipes: ledger.link_unchanged(recipes, staging),
-        )
-        dataset = stats.finish(tail.triples)
-        result.triples = dataset.triples
-        # each graph's statements once: own (documents, link chunks) and the tail's graphs
-        result.quads = stats.own_triples + tail.named_triples
-        result.dumps_written = (dumps.written, len(dumps.files))
-        examples = [d.iri for d in result.documents[:3]]
-        description = describe(
-            dataset, iris, dumps.dumps, settings.built_at, examples, len(entries)
-        )
-        export.write_turtle(description, staging / DESCRIPTION_FILE, dict(description.namespaces()))
-        shutil.copyfile(data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE)
-        quads = dumps.dumps[assemble.whole_names(settings.compress)["nq"]]
-        if any(path.name in dumps.kept for path in quads):
-            # the query store made from them stays valid, or its first reader updates it
-            carry_over(out, staging)
-        names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
+    with ExitStack() as publishing:
+        staging = publishing.enter_context(atomic_output(out))
+
+        def keep(recipes: dict[str, str]) -> set[str]:
+            return ledger.link_unchanged(recipes, staging)
+
+        early = None
+        parts = assemble.document_parts(pieces, work.part_triples)
+        if parts is not None:  # written while the links are made; stopped if they fail
+            early = assemble.DocumentParts(staging, parts, settings.compress, keep)
+            publishing.callback(early.stop)
+        say(Progress("links", 0, 1, f"linking {len(entries)} documents"))
+        with timer.stage("links"):
+            cited, chunks = _link(features, iris, work, say, result, report, stats)
+        del features
+        say(Progress("links", 1, 1))
+        _refuse_unless(report)
+        result.sdg_links = sdg_counts
+
+        def say_export(done: int) -> None:
+            say(Progress("export", done, len(entries)))
+
+        with timer.stage("export"):
+            tail = assemble.dump_tail(shared, cited.lines, iris, work.cache)
+            dumps = assemble.write_dumps(
+                staging,
+                pieces,
+                chunks,
+                tail,
+                settings.compress,
+                work.part_triples,
+                say_export,
+                keep,
+                early,
+            )
+            dataset = stats.finish(tail.triples)
+            result.triples = dataset.triples
+            # each graph's statements once: own (documents, link chunks) and the tail's graphs
+            result.quads = stats.own_triples + tail.named_triples
+            result.dumps_written = (dumps.written, len(dumps.files))
+            examples = [d.iri for d in result.documents[:3]]
+            description = describe(
+                dataset, iris, dumps.dumps, settings.built_at, examples, len(entries)
+            )
+            export.write_turtle(
+                description, staging / DESCRIPTION_FILE, dict(description.namespaces())
+            )
+            shutil.copyfile(
+                data_dir("ontology") / export.CONTEXT_FILE, staging / export.CONTEXT_FILE
+            )
+            quads = dumps.dumps[assemble.whole_names(settings.compress)["nq"]]
+            if any(path.name in dumps.kept for path in quads):
+                # the query store made from them stays valid, or its first reader updates it
+                carry_over(out, staging)
+            names = sorted(p.name for p in staging.iterdir() if not p.name.startswith("."))
+            publishing.close()  # the output swapped in, as part of the export
     ledger.record(dumps.recipes)
     result.files = [out / name for name in names]
