@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -355,6 +356,4 @@ def test_a_failure_while_linking_stops_the_parts_and_keeps_the_last_output(
         build([corpus], out=out, cache_dir=tmp_path / "other", part_triples=PART_TRIPLES)
     assert _bytes_of(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
-    import threading
-
     assert not any(t.name == "document parts" for t in threading.enumerate())
