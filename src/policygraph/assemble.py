@@ -394,9 +394,10 @@ class DocumentParts:
     At 10 000 documents those parts are 12 GB, written at the disk's speed once the
     kernel holds as much unwritten data as it allows (30–35 s), while the disk is idle
     during the links stage, which is CPU work in worker processes. The thread only
-    copies file ranges and writes headers: nothing that a process forked meanwhile could
-    find half-done. :meth:`result` waits for it and raises what it raised; :meth:`stop`
-    ends it early (the build failed or was interrupted).
+    copies file ranges, writes headers and hard-links unchanged files: nothing that a
+    process forked meanwhile could find half-done. :meth:`result` waits for it and
+    raises what it raised; :meth:`stop` ends it early (the build failed or was
+    interrupted).
     """
 
     def __init__(

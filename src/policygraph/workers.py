@@ -35,7 +35,7 @@ def collect_between_tasks() -> None:
     middle of one, and walks every object alive: the half-built document, and all the
     long-lived state of the process, which grows as lazily loaded data arrives (the
     pinyin dictionary alone is some 190 000 lists, read on the first Chinese
-    document). That cost 10–15 ms of a document's 60–75. Here automatic collection
+    document). That cost 11–16 ms of a document's 63–92. Here automatic collection
     is off, and :func:`between_tasks` collects the last task's garbage and freezes what
     survives it: what outlives a task is the process's own state, which later
     collections then leave alone. A task's garbage is at most one task's worth.
