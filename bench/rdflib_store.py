@@ -109,7 +109,8 @@ def _time_queries(dataset, args: argparse.Namespace) -> int:  # type: ignore[no-
     if args.compare:
         for line in args.compare.read_text(encoding="utf-8").splitlines():
             record = json.loads(line) if line.startswith("{") else {}
-            if record.get("engine") == "pyoxigraph" and "rows" in record:
+            # either of bench/queries.py's stores: "pyoxigraph" or "pyoxigraph-disk"
+            if str(record.get("engine", "")).startswith("pyoxigraph") and "rows" in record:
                 expected[record["query"]] = record["rows"]
     cases = canned_cases(_first_policy(dataset))
     times: dict[str, float] = {}
